@@ -26,15 +26,16 @@ pub fn main(args: Vec<String>) -> i32 {
         return 0;
     }
     if let Some(dir) = &cli.chdir
-        && let Err(e) = std::env::set_current_dir(dir) {
-            eprintln!(
-                "[ALERT]    ({}) : Cannot chdir to {} : {}",
-                std::process::id(),
-                dir.display(),
-                crate::util::io_error_text(&e)
-            );
-            return 1;
-        }
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!(
+            "[ALERT]    ({}) : Cannot chdir to {} : {}",
+            std::process::id(),
+            dir.display(),
+            crate::util::io_error_text(&e)
+        );
+        return 1;
+    }
     if cli.dump_keywords.is_some() {
         print!("{}", config::keywords::dump());
         return 0;

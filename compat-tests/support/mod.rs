@@ -79,9 +79,12 @@ pub fn locations(line: &str) -> Vec<String> {
         if let Some(end) = after.find(']') {
             let inner = &after[..end];
             if let Some((f, n)) = inner.rsplit_once(':')
-                && !f.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
-                    out.push(inner.to_string());
-                }
+                && !f.is_empty()
+                && !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+            {
+                out.push(inner.to_string());
+            }
             rest = &after[end + 1..];
         } else {
             break;

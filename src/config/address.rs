@@ -204,11 +204,12 @@ fn is_known_prefix(p: &str) -> bool {
 /// The last `:` starts the port, except inside `[...]`.
 fn split_host_port(s: &str) -> (&str, Option<&str>) {
     if let Some(inner) = s.strip_prefix('[')
-        && let Some(end) = inner.find(']') {
-            let host = &inner[..end];
-            let after = &inner[end + 1..];
-            return (host, after.strip_prefix(':'));
-        }
+        && let Some(end) = inner.find(']')
+    {
+        let host = &inner[..end];
+        let after = &inner[end + 1..];
+        return (host, after.strip_prefix(':'));
+    }
     match s.rfind(':') {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
         None => (s, None),
@@ -226,15 +227,16 @@ fn parse_port(p: Option<&str>, use_: Use, text: &str) -> Result<Port, String> {
         Some(p) => p,
     };
     if let Some(first) = p.chars().next()
-        && (first == '+' || first == '-') {
-            if use_ != Use::Server {
-                return Err(format!("port offset not permitted here in '{text}'"));
-            }
-            let n: i32 = p[1..]
-                .parse()
-                .map_err(|_| format!("invalid port offset '{p}' in '{text}'"))?;
-            return Ok(Port::Offset(if first == '-' { -n } else { n }));
+        && (first == '+' || first == '-')
+    {
+        if use_ != Use::Server {
+            return Err(format!("port offset not permitted here in '{text}'"));
         }
+        let n: i32 = p[1..]
+            .parse()
+            .map_err(|_| format!("invalid port offset '{p}' in '{text}'"))?;
+        return Ok(Port::Offset(if first == '-' { -n } else { n }));
+    }
     let (a, b) = match p.split_once('-') {
         Some((a, b)) => (a, Some(b)),
         None => (p, None),

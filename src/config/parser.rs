@@ -116,11 +116,12 @@ impl Services {
         );
     }
 
-    /// Applies a registry status after a successful parse.
-    pub fn apply_status(&mut self, line: &Line, what: &str, status: Status) {
+    /// Applies a registry status after a successful parse; `what` names
+    /// the directive, built only when there is something to report.
+    pub fn apply_status(&mut self, line: &Line, status: Status, what: impl FnOnce() -> String) {
         match status {
             Status::Enforced | Status::Legacy(_) => {}
-            Status::ParsedOnly | Status::Security => self.not_enforced(line, what, status),
+            Status::ParsedOnly | Status::Security => self.not_enforced(line, &what(), status),
         }
     }
 
@@ -273,6 +274,8 @@ pub struct Parser {
     /// For each `defaults` section (by index): whether a frontend-only or a
     /// backend-only proxy inherited from it.
     defaults_users: Vec<(bool, bool)>,
+    /// Proxy name → indexes in `proxies`, for duplicate checks.
+    proxy_index: std::collections::HashMap<String, Vec<usize>>,
 }
 
 impl Parser {
@@ -299,6 +302,7 @@ impl Parser {
             section_label: String::new(),
             aborted: false,
             defaults_users: Vec::new(),
+            proxy_index: std::collections::HashMap::new(),
         }
     }
 
@@ -482,12 +486,13 @@ impl Parser {
                 return Flow::Abort;
             }
         } else if kind != ProxyKind::Defaults
-            && let Some(c) = invalid_char(name) {
-                self.sv.alert(
-                    line,
-                    format!("character '{c}' is not permitted in '{kw}' name '{name}'."),
-                );
-            }
+            && let Some(c) = invalid_char(name)
+        {
+            self.sv.alert(
+                line,
+                format!("character '{c}' is not permitted in '{kw}' name '{name}'."),
+            );
+        }
         if line.arg(next) == "from" {
             if line.arg(next + 1).is_empty() {
                 if kind.has_frontend() && kind != ProxyKind::Defaults {
@@ -547,23 +552,25 @@ impl Parser {
             None => self.defaults.len().checked_sub(1),
         };
         if let Some(i) = base_idx
-            && kind != ProxyKind::Defaults && has_rules(&self.defaults[i].rules) {
-                let (fe, be) = self.defaults_users[i];
-                let conflict = (kind.has_frontend() && be) || (kind.has_backend() && fe);
-                if conflict {
-                    self.sv.alert_tight(
+            && kind != ProxyKind::Defaults
+            && has_rules(&self.defaults[i].rules)
+        {
+            let (fe, be) = self.defaults_users[i];
+            let conflict = (kind.has_frontend() && be) || (kind.has_backend() && fe);
+            if conflict {
+                self.sv.alert_tight(
                         line,
                         format!(
                             "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at {}).",
                             self.defaults[i].origin
                         ),
                     );
-                    return Flow::Abort;
-                }
-                let u = &mut self.defaults_users[i];
-                u.0 |= kind.has_frontend();
-                u.1 |= kind.has_backend();
+                return Flow::Abort;
             }
+            let u = &mut self.defaults_users[i];
+            u.0 |= kind.has_frontend();
+            u.1 |= kind.has_backend();
+        }
         let base: Option<Proxy> = base_idx.map(|i| self.defaults[i].clone());
 
         if kind != ProxyKind::Defaults
@@ -571,18 +578,19 @@ impl Parser {
                 p.name == name
                     && !(kind == ProxyKind::Frontend && p.kind == ProxyKind::Backend
                         || kind == ProxyKind::Backend && p.kind == ProxyKind::Frontend)
-            }) {
-                let msg = format!(
-                    "{} '{name}' has the same name as {} '{name}' declared at {}.",
-                    kind.section(),
-                    prev.kind.word(),
-                    prev.origin
-                );
-                self.sv.diags.push(Diagnostic::alert(
-                    None,
-                    format!("Parsing [{}]: {msg}", line.origin),
-                ));
-            }
+            })
+        {
+            let msg = format!(
+                "{} '{name}' has the same name as {} '{name}' declared at {}.",
+                kind.section(),
+                prev.kind.word(),
+                prev.origin
+            );
+            self.sv.diags.push(Diagnostic::alert(
+                None,
+                format!("Parsing [{}]: {msg}", line.origin),
+            ));
+        }
 
         let display_name = if kind == ProxyKind::Defaults && (name.is_empty() || name == "from") {
             ""
@@ -636,6 +644,10 @@ impl Parser {
                     self.defaults.push(px);
                     self.defaults_users.push((false, false));
                 } else {
+                    self.proxy_index
+                        .entry(px.name.clone())
+                        .or_default()
+                        .push(self.proxies.len());
                     self.proxies.push(px);
                 }
             }
@@ -725,7 +737,7 @@ fn dispatch_proxy(ctx: &mut ProxyCtx, line: &Line) -> Flow {
     if ctx.sv.diags.fatal_count() == before && line.modifier != Modifier::No {
         match kw.status {
             Status::Legacy(modern) => ctx.sv.legacy(line, kw.name, modern),
-            s => ctx.sv.apply_status(line, kw.name, s),
+            s => ctx.sv.apply_status(line, s, || kw.name.to_string()),
         }
     }
     flow
@@ -812,9 +824,10 @@ fn finish_proxy(px: &mut Proxy, st: &ProxyState, sv: &mut Services) {
     let bind = |c: &mut Condition| {
         for t in c.terms_mut() {
             if let AclRef::Named(n) = &t.acl
-                && let Some(a) = acls.iter().find(|a| &a.name == n) {
-                    t.acl = AclRef::Resolved(Arc::clone(a));
-                }
+                && let Some(a) = acls.iter().find(|a| &a.name == n)
+            {
+                t.acl = AclRef::Resolved(Arc::clone(a));
+            }
         }
     };
     for c in px.rules.conditions_mut() {

@@ -9,16 +9,17 @@ use crate::diag::{Diagnostic, Diagnostics, Style};
 /// Cross-references and semantic checks over the whole model.
 pub fn check(cfg: &mut Config, deferred: Diagnostics) -> Diagnostics {
     let mut d = deferred;
-    let names: Vec<(String, ProxyKind, Mode, crate::diag::Origin)> = cfg
+    let backends: std::collections::HashMap<&str, &Proxy> = cfg
         .proxies
         .iter()
-        .map(|p| (p.name.clone(), p.kind, p.mode, p.origin.clone()))
+        .rev()
+        .filter(|p| p.kind.has_backend())
+        .map(|p| (p.name.as_str(), p))
         .collect();
     let backend = |n: &str| {
-        names
-            .iter()
-            .find(|(name, k, _, _)| name == n && k.has_backend())
-            .cloned()
+        backends
+            .get(n)
+            .map(|b| (b.name.clone(), b.kind, b.mode, b.origin.clone()))
     };
 
     for p in cfg.proxies.iter() {
@@ -158,28 +159,32 @@ pub fn check(cfg: &mut Config, deferred: Diagnostics) -> Diagnostics {
 
         for page in &p.error_pages {
             if let ErrorPage::Section { name } = &page.page
-                && !cfg.http_errors.iter().any(|h| &h.name == name) {
-                    d.push(Diagnostic::alert(
-                        None,
-                        format!(
-                            "proxy '{}': unknown http-errors section '{name}' (at {}).",
-                            p.name, page.origin
-                        ),
-                    ));
-                    break;
-                }
+                && !cfg.http_errors.iter().any(|h| &h.name == name)
+            {
+                d.push(Diagnostic::alert(
+                    None,
+                    format!(
+                        "proxy '{}': unknown http-errors section '{name}' (at {}).",
+                        p.name, page.origin
+                    ),
+                ));
+                break;
+            }
         }
 
         for b in &p.binds {
             if let Some(ssl) = &b.ssl
-                && ssl.crt.is_empty() && ssl.crt_list.is_empty() && p.kind.has_frontend() {
-                    let shown = b
-                        .addrs
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    d.push(Diagnostic::alert(
+                && ssl.crt.is_empty()
+                && ssl.crt_list.is_empty()
+                && p.kind.has_frontend()
+            {
+                let shown = b
+                    .addrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                d.push(Diagnostic::alert(
                         None,
                         format!(
                             "Proxy '{}': no SSL certificate specified for bind '{}' at [{}] (use 'crt').",
@@ -188,24 +193,27 @@ pub fn check(cfg: &mut Config, deferred: Diagnostics) -> Diagnostics {
                             b.origin
                         ),
                     ));
-                }
+            }
         }
 
         if p.kind.has_backend() {
             for s in &p.servers {
                 let no_port = matches!(s.addr.port(), Port::None | Port::Offset(_))
                     && matches!(s.addr, Endpoint::Inet { .. });
-                if s.opts.check.enabled && no_port && s.opts.check.port.is_none()
-                    && matches!(s.addr.port(), Port::None) {
-                        d.push(Diagnostic::alert(
+                if s.opts.check.enabled
+                    && no_port
+                    && s.opts.check.port.is_none()
+                    && matches!(s.addr.port(), Port::None)
+                {
+                    d.push(Diagnostic::alert(
                             None,
                             format!(
                                 "config: backend '{}': server '{}' has neither service port nor check port.",
                                 p.name, s.name
                             ),
                         ));
-                    }
-                if let Some(track) = &s.opts.track {
+                }
+                if let Some(track) = &s.opts.extra().track {
                     let (bname, sname) = match track.split_once('/') {
                         Some((b, s)) => (b, s),
                         None => (p.name.as_str(), track.as_str()),
@@ -228,17 +236,18 @@ pub fn check(cfg: &mut Config, deferred: Diagnostics) -> Diagnostics {
                         );
                     }
                 }
-                if let Some(r) = &s.opts.resolvers
-                    && !cfg.resolvers.iter().any(|x| &x.name == r) {
-                        d.push(Diagnostic::alert(
-                            None,
-                            format!(
-                                "backend '{}', server '{}': unable to find required resolvers '{r}'",
-                                p.name, s.name
-                            ),
-                        ));
-                    }
-                let ssl = &s.opts.ssl;
+                if let Some(r) = &s.opts.extra().resolvers
+                    && !cfg.resolvers.iter().any(|x| &x.name == r)
+                {
+                    d.push(Diagnostic::alert(
+                        None,
+                        format!(
+                            "backend '{}', server '{}': unable to find required resolvers '{r}'",
+                            p.name, s.name
+                        ),
+                    ));
+                }
+                let ssl = &s.opts.extra().ssl;
                 if ssl.enabled
                     && ssl.verify.as_deref() != Some("none")
                     && ssl.ca_file.is_none()
@@ -319,12 +328,13 @@ fn references(cfg: &Config, d: &mut Diagnostics) {
         }
         if let Some(st) = &p.stick_table
             && let Some(peers) = &st.peers
-                && !cfg.peers.iter().any(|x| &x.name == peers) {
-                    d.push(Diagnostic::alert(
-                        None,
-                        format!("Proxy '{}': unable to find sync peers '{peers}'.", p.name),
-                    ));
-                }
+            && !cfg.peers.iter().any(|x| &x.name == peers)
+        {
+            d.push(Diagnostic::alert(
+                None,
+                format!("Proxy '{}': unable to find sync peers '{peers}'.", p.name),
+            ));
+        }
         let http_rules = p
             .rules
             .http_request
@@ -333,10 +343,11 @@ fn references(cfg: &Config, d: &mut Diagnostics) {
             .map(|r| &r.action);
         for a in http_rules {
             if let HttpAction::NotEnforced { name, args } = a
-                && matches!(name.as_str(), "cache-use" | "cache-store") {
-                    let cache = args.first().map(String::as_str).unwrap_or("");
-                    if !cfg.caches.iter().any(|c| c.name == cache) {
-                        d.push(Diagnostic::alert(
+                && matches!(name.as_str(), "cache-use" | "cache-store")
+            {
+                let cache = args.first().map(String::as_str).unwrap_or("");
+                if !cfg.caches.iter().any(|c| c.name == cache) {
+                    d.push(Diagnostic::alert(
                             None,
                             format!(
                                 "config: {} '{}': unable to find the cache '{cache}' referenced by the filter 'cache'.",
@@ -344,9 +355,9 @@ fn references(cfg: &Config, d: &mut Diagnostics) {
                                 p.name
                             ),
                         ));
-                        break;
-                    }
+                    break;
                 }
+            }
         }
         let tracks = p
             .rules
@@ -430,7 +441,7 @@ pub fn resolve_servers(cfg: &mut Config) -> Diagnostics {
             let mut resolved = None;
             let mut fallback_ip = None;
             let mut allow_none = false;
-            for m in &s.opts.init_addr {
+            for m in s.opts.init_addr.iter() {
                 match m {
                     InitAddr::Last => {}
                     InitAddr::Libc => {

@@ -108,6 +108,8 @@ pub static KEYWORDS: &[BindKeyword] = &[
     t("verify", 1),
 ];
 
+static INDEX: super::Index<BindKeyword> = super::Index::new(KEYWORDS, |k| k.name);
+
 /// `bind ADDR[,ADDR…] [options]`
 pub fn parse_bind(ctx: &mut ProxyCtx, line: &Line) -> Flow {
     let spec = line.arg(1);
@@ -123,13 +125,14 @@ pub fn parse_bind(ctx: &mut ProxyCtx, line: &Line) -> Flow {
         match ctx.sv.address(part, Use::Bind) {
             Ok(ep) => {
                 if let Endpoint::Fd(n) = ep
-                    && let Err(e) = check_fd(n) {
-                        ctx.sv.alert(
-                            line,
-                            format!("'bind' : cannot use file descriptor '{n}' : {e}."),
-                        );
-                        return Flow::Continue;
-                    }
+                    && let Err(e) = check_fd(n)
+                {
+                    ctx.sv.alert(
+                        line,
+                        format!("'bind' : cannot use file descriptor '{n}' : {e}."),
+                    );
+                    return Flow::Continue;
+                }
                 bind.addrs.push(ep);
             }
             Err(e) => {
@@ -176,7 +179,7 @@ pub fn parse_bind_option(
     i: &mut usize,
 ) -> Result<(), String> {
     let name = line.arg(*i);
-    let Some(kw) = KEYWORDS.iter().find(|k| k.name == name) else {
+    let Some(kw) = INDEX.get(name) else {
         let hint = super::suggest::best_match(name, KEYWORDS.iter().map(|k| k.name))
             .map(|b| format!("; did you mean '{b}' maybe ?"))
             .unwrap_or_default();
@@ -322,7 +325,7 @@ pub fn parse_bind_option(
     {
         return Err(format!("'{name}' : missing value"));
     }
-    sv.apply_status(line, &format!("bind {name}"), kw.status);
+    sv.apply_status(line, kw.status, || format!("bind {name}"));
     *i += 1 + kw.args;
     Ok(())
 }

@@ -213,7 +213,7 @@ pub fn dispatch(ctx: &mut GlobalCtx, line: &Line) -> Flow {
     if ctx.sv.diags.fatal_count() == before {
         match k.status {
             Status::Legacy(modern) => ctx.sv.legacy(line, k.name, modern),
-            s => ctx.sv.apply_status(line, k.name, s),
+            s => ctx.sv.apply_status(line, s, || k.name.to_string()),
         }
     }
     flow
@@ -742,16 +742,17 @@ fn lua_load(ctx: &mut GlobalCtx, line: &Line) -> Flow {
             } else {
                 Err(std::io::Error::from_raw_os_error(libc::EISDIR))
             }
-        }) {
-            ctx.sv.alert(
-                line,
-                format!(
-                    "error in Lua file '{f}': cannot open {f}: {}",
-                    crate::util::io_error_text(&e)
-                ),
-            );
-            return Flow::Continue;
-        }
+        })
+    {
+        ctx.sv.alert(
+            line,
+            format!(
+                "error in Lua file '{f}': cannot open {f}: {}",
+                crate::util::io_error_text(&e)
+            ),
+        );
+        return Flow::Continue;
+    }
     ctx.g
         .lua_loads
         .push((PathBuf::from(f), line.origin.clone()));

@@ -228,17 +228,17 @@ pub fn log_format(ctx: &mut ProxyCtx, line: &Line) -> Flow {
         if let LfNode::Sample { expr, .. } = n
             && let Err(e) =
                 crate::config::sample::check_usage(expr, crate::config::sample::Usage::Logs)
-            {
-                let shown = line.arg(1).split("%[").nth(1).unwrap_or("").to_string();
-                ctx.sv.deferred.push(Diagnostic::alert(
-                    None,
-                    format!(
-                        "Parsing [{}]: failed to parse {kw} : sample fetch <{shown}> {e}",
-                        line.origin
-                    ),
-                ));
-                break;
-            }
+        {
+            let shown = line.arg(1).split("%[").nth(1).unwrap_or("").to_string();
+            ctx.sv.deferred.push(Diagnostic::alert(
+                None,
+                format!(
+                    "Parsing [{}]: failed to parse {kw} : sample fetch <{shown}> {e}",
+                    line.origin
+                ),
+            ));
+            break;
+        }
     }
     match kw {
         "log-format" => set_style(ctx, line, LogStyle::Custom(parsed)),

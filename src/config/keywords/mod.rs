@@ -17,6 +17,7 @@ pub mod suggest;
 
 use crate::config::line::Line;
 use crate::config::parser::{GlobalCtx, ProxyCtx};
+use std::collections::HashMap;
 
 /// What rproxy does with a keyword.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,34 +176,66 @@ pub struct GlobalKeyword {
     pub parse: GlobalParse,
 }
 
+/// A registry table indexed by name, built on first use: large
+/// configurations look a keyword up for every line and every server option.
+pub struct Index<T: 'static> {
+    table: &'static [T],
+    name: fn(&T) -> &'static str,
+    map: std::sync::OnceLock<HashMap<&'static str, &'static T>>,
+}
+
+impl<T: 'static> Index<T> {
+    pub const fn new(table: &'static [T], name: fn(&T) -> &'static str) -> Self {
+        Index {
+            table,
+            name,
+            map: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn map(&self) -> &HashMap<&'static str, &'static T> {
+        self.map.get_or_init(|| {
+            let mut m = HashMap::with_capacity(self.table.len());
+            for row in self.table {
+                // The first row wins, as a linear scan would.
+                m.entry((self.name)(row)).or_insert(row);
+            }
+            m
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'static T> {
+        self.map().get(name).copied()
+    }
+
+    /// A two-word keyword (`timeout connect`) before a one-word one.
+    pub fn get_words(&self, words: &[String]) -> Option<&'static T> {
+        let first = words.first()?;
+        if let Some(second) = words.get(1) {
+            let mut two = String::with_capacity(first.len() + 1 + second.len());
+            two.push_str(first);
+            two.push(' ');
+            two.push_str(second);
+            if let Some(k) = self.get(&two) {
+                return Some(k);
+            }
+        }
+        self.get(first)
+    }
+}
+
+static PROXY_INDEX: Index<ProxyKeyword> = Index::new(proxy::KEYWORDS, |k| k.name);
+static GLOBAL_INDEX: Index<GlobalKeyword> = Index::new(global::KEYWORDS, |k| k.name);
+
 /// Finds the registry row for a proxy line: a two-word entry
 /// (`timeout connect`) wins over a one-word entry (`timeout`, which then
 /// reports the unknown sub-keyword itself).
 pub fn find_proxy_keyword(words: &[String]) -> Option<&'static ProxyKeyword> {
-    let first = words.first()?;
-    if let Some(second) = words.get(1) {
-        let two = proxy::KEYWORDS.iter().find(|k| {
-            k.name.len() == first.len() + 1 + second.len()
-                && k.name.starts_with(first.as_str())
-                && k.name.as_bytes()[first.len()] == b' '
-                && k.name.ends_with(second.as_str())
-        });
-        if two.is_some() {
-            return two;
-        }
-    }
-    proxy::KEYWORDS.iter().find(|k| k.name == first)
+    PROXY_INDEX.get_words(words)
 }
 
 pub fn find_global_keyword(words: &[String]) -> Option<&'static GlobalKeyword> {
-    let first = words.first()?;
-    if let Some(second) = words.get(1) {
-        let two = format!("{first} {second}");
-        if let Some(k) = global::KEYWORDS.iter().find(|k| k.name == two) {
-            return Some(k);
-        }
-    }
-    global::KEYWORDS.iter().find(|k| k.name == first)
+    GLOBAL_INDEX.get_words(words)
 }
 
 /// The first words of all keywords of a proxy section kind, for "did you

@@ -130,6 +130,8 @@ pub static OPTIONS: &[OptionKeyword] = &[
     ),
 ];
 
+static INDEX: super::Index<OptionKeyword> = super::Index::new(OPTIONS, |o| o.name);
+
 /// Options whose `no`/`default` forms HAProxy refuses.
 fn negatable(o: &OptionKeyword) -> bool {
     matches!(o.kind, Kind::Bool(_))
@@ -148,7 +150,7 @@ pub fn option(ctx: &mut ProxyCtx, line: &Line) -> Flow {
         );
         return Flow::Continue;
     }
-    let Some(opt) = OPTIONS.iter().find(|o| o.name == name) else {
+    let Some(opt) = INDEX.get(name) else {
         let hint = super::suggest::best_match(
             name,
             OPTIONS
@@ -195,7 +197,7 @@ pub fn option(ctx: &mut ProxyCtx, line: &Line) -> Flow {
         let full = format!("option {name}");
         match opt.status {
             Status::Legacy(modern) => ctx.sv.legacy(line, &full, modern),
-            st => ctx.sv.apply_status(line, &full, st),
+            st => ctx.sv.apply_status(line, st, || full.clone()),
         }
     }
     flow

@@ -205,9 +205,10 @@ pub fn action_tables() -> [(&'static str, &'static [ActionKeyword]); 5] {
 fn action_base(word: &str) -> &str {
     let base = word.split('(').next().unwrap_or(word);
     if let Some(rest) = base.strip_prefix("track-sc")
-        && rest.chars().all(|c| c.is_ascii_digit()) {
-            return "track-sc";
-        }
+        && rest.chars().all(|c| c.is_ascii_digit())
+    {
+        return "track-sc";
+    }
     base
 }
 
@@ -632,7 +633,7 @@ fn http_rule(ctx: &mut ProxyCtx, line: &Line, fam: HttpFamily) -> Flow {
         HttpFamily::AfterResponse => ctx.px.rules.http_after_response.push(rule),
     }
     ctx.sv
-        .apply_status(line, &format!("{kw} {base}"), act.status);
+        .apply_status(line, act.status, || format!("{kw} {base}"));
     Flow::Continue
 }
 
@@ -1244,7 +1245,7 @@ fn tcp_rule(
     }
     let cond = condition(ctx, line, next, &format!("'{kw} {word}' rule")).ok()?;
     ctx.sv
-        .apply_status(line, &format!("{kw} {base}"), act.status);
+        .apply_status(line, act.status, || format!("{kw} {base}"));
     Some(TcpRule {
         action,
         cond,

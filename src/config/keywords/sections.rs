@@ -198,11 +198,9 @@ pub fn userlist(u: &mut Userlist, sv: &mut Services, line: &Line) -> Flow {
         }
         u.users.push(user);
     }
-    sv.apply_status(
-        line,
-        &format!("userlist {kw}"),
-        status_of("userlist", kw).unwrap_or(P),
-    );
+    sv.apply_status(line, status_of("userlist", kw).unwrap_or(P), || {
+        format!("userlist {kw}")
+    });
     Flow::Continue
 }
 
@@ -240,7 +238,7 @@ pub fn peers(p: &mut Peers, sv: &mut Services, line: &Line) -> Flow {
         }
         _ => {}
     }
-    sv.apply_status(line, &format!("peers {kw}"), st);
+    sv.apply_status(line, st, || format!("peers {kw}"));
     Flow::Continue
 }
 
@@ -279,20 +277,19 @@ pub fn resolvers(r: &mut Resolvers, sv: &mut Services, line: &Line) -> Flow {
                 }
             }
         }
-        "timeout"
-            if !matches!(line.arg(1), "resolve" | "retry") => {
-                sv.alert(
-                    line,
-                    format!(
-                        "'timeout' supports 'resolve' and 'retry' (got '{}').",
-                        line.arg(1)
-                    ),
-                );
-                return Flow::Continue;
-            }
+        "timeout" if !matches!(line.arg(1), "resolve" | "retry") => {
+            sv.alert(
+                line,
+                format!(
+                    "'timeout' supports 'resolve' and 'retry' (got '{}').",
+                    line.arg(1)
+                ),
+            );
+            return Flow::Continue;
+        }
         _ => {}
     }
-    sv.apply_status(line, &format!("resolvers {kw}"), st);
+    sv.apply_status(line, st, || format!("resolvers {kw}"));
     Flow::Continue
 }
 
@@ -342,7 +339,7 @@ pub fn mailers(m: &mut Mailers, sv: &mut Services, line: &Line) -> Flow {
             }
         }
     }
-    sv.apply_status(line, &format!("mailers {kw}"), st);
+    sv.apply_status(line, st, || format!("mailers {kw}"));
     Flow::Continue
 }
 
@@ -402,21 +399,21 @@ pub fn other(s: &mut NamedSection, sv: &mut Services, line: &Line) -> Flow {
             if !matches!(
                 line.arg(1),
                 "iso" | "local" | "raw" | "rfc3164" | "rfc5424" | "short" | "priority" | "timed"
-            ) => {
-                sv.alert(line, format!("unknown format '{}'.", line.arg(1)));
-            }
-        ("cache", "total-max-size")
-            if values::parse_uint(line.arg(1)).is_none() => {
-                sv.diags.push(
-                    Diagnostic::warning(
-                        Some(line.origin.clone()),
-                        format!("total-max-size wrong value '{}'", line.arg(1)),
-                    )
-                    .style(crate::diag::Style::ParsingTight)
-                    .fatal(),
-                );
-                return Flow::Abort;
-            }
+            ) =>
+        {
+            sv.alert(line, format!("unknown format '{}'.", line.arg(1)));
+        }
+        ("cache", "total-max-size") if values::parse_uint(line.arg(1)).is_none() => {
+            sv.diags.push(
+                Diagnostic::warning(
+                    Some(line.origin.clone()),
+                    format!("total-max-size wrong value '{}'", line.arg(1)),
+                )
+                .style(crate::diag::Style::ParsingTight)
+                .fatal(),
+            );
+            return Flow::Abort;
+        }
         _ => {}
     }
     s.lines.push(line.words.clone());

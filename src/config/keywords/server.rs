@@ -122,6 +122,8 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("ws", 1, P),
 ];
 
+static INDEX: super::Index<ServerKeyword> = super::Index::new(KEYWORDS, |k| k.name);
+
 pub fn server(ctx: &mut ProxyCtx, line: &Line) -> Flow {
     let (name, addr) = (line.arg(1), line.arg(2));
     if name.is_empty() || addr.is_empty() {
@@ -271,7 +273,7 @@ fn parse_option(
     is_default: bool,
 ) -> Result<(), String> {
     let name = line.arg(*i);
-    let Some(kw) = KEYWORDS.iter().find(|k| k.name == name) else {
+    let Some(kw) = INDEX.get(name) else {
         let hint = super::suggest::best_match(name, KEYWORDS.iter().map(|k| k.name))
             .map(|b| format!("; did you mean '{b}' maybe ?"))
             .unwrap_or_default();
@@ -325,22 +327,26 @@ fn parse_option(
                 .sv
                 .address(v, Use::Plain)
                 .map_err(|e| format!("'addr' : {e}"))?;
-            opts.check.addr = Some(ep);
+            opts.check.addr = Some(Box::new(ep));
         }
         "check-send-proxy" => opts.check.send_proxy = true,
         "no-check-send-proxy" => opts.check.send_proxy = false,
         "check-ssl" => opts.check.ssl = true,
         "no-check-ssl" => opts.check.ssl = false,
-        "check-sni" => opts.check.sni = Some(v.to_string()),
-        "check-alpn" => opts.check.alpn = Some(v.to_string()),
-        "check-proto" => opts.check.proto = Some(v.to_string()),
+        "check-sni" => opts.check.tls.get_or_insert_with(Box::default).sni = Some(v.to_string()),
+        "check-alpn" => opts.check.tls.get_or_insert_with(Box::default).alpn = Some(v.to_string()),
+        "check-proto" => {
+            opts.check.tls.get_or_insert_with(Box::default).proto = Some(v.to_string())
+        }
         "check-via-socks4" => opts.check.via_socks4 = true,
-        "agent-check" => opts.agent.enabled = true,
-        "no-agent-check" => opts.agent.enabled = false,
-        "agent-addr" => opts.agent.addr = Some(v.to_string()),
-        "agent-port" => opts.agent.port = u16::try_from(num(v)).ok(),
-        "agent-inter" => opts.agent.inter = Some(time_opt(ctx, line, v, "agent-inter", srv)?),
-        "agent-send" => opts.agent.send = Some(v.to_string()),
+        "agent-check" => opts.extra_mut().agent.enabled = true,
+        "no-agent-check" => opts.extra_mut().agent.enabled = false,
+        "agent-addr" => opts.extra_mut().agent.addr = Some(v.to_string()),
+        "agent-port" => opts.extra_mut().agent.port = u16::try_from(num(v)).ok(),
+        "agent-inter" => {
+            opts.extra_mut().agent.inter = Some(time_opt(ctx, line, v, "agent-inter", srv)?)
+        }
+        "agent-send" => opts.extra_mut().agent.send = Some(v.to_string()),
         "slowstart" => opts.slowstart = Some(time_opt(ctx, line, v, "slowstart", srv)?),
         "on-marked-down" => {
             if v != "shutdown-sessions" {
@@ -407,7 +413,7 @@ fn parse_option(
                     },
                 });
             }
-            opts.init_addr = list;
+            opts.init_addr = list.into();
         }
         "id" => match values::parse_uint(v).and_then(|n| u32::try_from(n).ok()) {
             Some(n) if n > 0 && !is_default => opts.id = Some(n),
@@ -428,7 +434,7 @@ fn parse_option(
                 j += 2;
             }
             consumed = j - *i;
-            opts.source = Some(src);
+            opts.source = Some(Box::new(src));
         }
         "usesrc" => {
             return Err("'usesrc' only allowed after a 'source' statement.".into());
@@ -441,44 +447,45 @@ fn parse_option(
         | "no-send-proxy-v2"
         | "no-send-proxy-v2-ssl"
         | "no-send-proxy-v2-ssl-cn" => opts.send_proxy = None,
-        "resolvers" => opts.resolvers = Some(v.to_string()),
+        "resolvers" => opts.extra_mut().resolvers = Some(v.to_string()),
         "resolve-prefer" => {
             if !matches!(v, "ipv4" | "ipv6") {
                 return Err(format!(
                     "'resolve-prefer' expects 'ipv4' or 'ipv6' but got '{v}'"
                 ));
             }
-            opts.resolve_prefer = Some(v.to_string());
+            opts.extra_mut().resolve_prefer = Some(v.to_string());
         }
-        "track" => opts.track = Some(v.to_string()),
-        "redir" => opts.redir = Some(v.to_string()),
+        "track" => opts.extra_mut().track = Some(v.to_string()),
+        "redir" => opts.extra_mut().redir = Some(v.to_string()),
         "tfo" => opts.tfo = true,
         "no-tfo" => opts.tfo = false,
-        "namespace" => opts.namespace = Some(v.to_string()),
-        "proto" => opts.proto = Some(v.to_string()),
-        "pool-max-conn" => opts.pool_max_conn = Some(num(v)),
-        "max-reuse" => opts.max_reuse = Some(num(v)),
+        "namespace" => opts.extra_mut().namespace = Some(v.to_string()),
+        "proto" => opts.extra_mut().proto = Some(v.to_string()),
+        "pool-max-conn" => opts.extra_mut().pool_max_conn = Some(num(v)),
+        "max-reuse" => opts.extra_mut().max_reuse = Some(num(v)),
         "pool-purge-delay" => {
-            opts.pool_purge_delay = Some(time_opt(ctx, line, v, "pool-purge-delay", srv)?)
+            opts.extra_mut().pool_purge_delay =
+                Some(time_opt(ctx, line, v, "pool-purge-delay", srv)?)
         }
         "non-stick" => opts.non_stick = true,
         "stick" => opts.non_stick = false,
-        "ws" => opts.ws = Some(v.to_string()),
-        "ssl" => opts.ssl.enabled = true,
-        "no-ssl" => opts.ssl.enabled = false,
+        "ws" => opts.extra_mut().ws = Some(v.to_string()),
+        "ssl" => opts.extra_mut().ssl.enabled = true,
+        "no-ssl" => opts.extra_mut().ssl.enabled = false,
         "verify" => {
             if !matches!(v, "none" | "required") {
                 return Err(format!("'verify' expects 'none' or 'required' (got '{v}')"));
             }
-            opts.ssl.verify = Some(v.to_string())
+            opts.extra_mut().ssl.verify = Some(v.to_string())
         }
-        "ca-file" => opts.ssl.ca_file = Some(v.to_string()),
-        "crt" => opts.ssl.crt = Some(v.to_string()),
+        "ca-file" => opts.extra_mut().ssl.ca_file = Some(v.to_string()),
+        "crt" => opts.extra_mut().ssl.crt = Some(v.to_string()),
         "sni" => {
             crate::config::sample::parse_expr(v).map_err(|e| format!("'sni' : {e}"))?;
-            opts.ssl.sni = Some(v.to_string())
+            opts.extra_mut().ssl.sni = Some(v.to_string())
         }
-        "alpn" => opts.ssl.alpn = Some(v.to_string()),
+        "alpn" => opts.extra_mut().ssl.alpn = Some(v.to_string()),
         _ => {
             if name.starts_with("no-")
                 || name.contains("ssl")
@@ -486,12 +493,12 @@ fn parse_option(
                 || name == "ciphers"
                 || name == "ciphersuites"
             {
-                opts.ssl.options.push(name.to_string());
+                opts.extra_mut().ssl.options.push(name.to_string());
             }
         }
     }
     ctx.sv
-        .apply_status(line, &format!("server {name}"), kw.status);
+        .apply_status(line, kw.status, || format!("server {name}"));
     *i += consumed;
     Ok(())
 }

@@ -57,42 +57,47 @@ pub enum OnError {
     MarkDown,
 }
 
-/// Health-check settings of one server.
+/// Health-check settings of one server. Rarely used parts are boxed:
+/// configurations with tens of thousands of servers are common.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckCfg {
     pub enabled: bool,
+    pub send_proxy: bool,
+    pub ssl: bool,
+    pub via_socks4: bool,
+    pub port: Option<u16>,
+    pub rise: u32,
+    pub fall: u32,
     pub inter: Duration,
     pub fastinter: Option<Duration>,
     pub downinter: Option<Duration>,
-    pub rise: u32,
-    pub fall: u32,
-    pub port: Option<u16>,
-    pub addr: Option<Endpoint>,
-    pub send_proxy: bool,
-    pub ssl: bool,
+    pub addr: Option<Box<Endpoint>>,
+    /// `check-sni`, `check-alpn`, `check-proto`
+    pub tls: Option<Box<CheckTls>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckTls {
     pub sni: Option<String>,
     pub alpn: Option<String>,
     pub proto: Option<String>,
-    pub via_socks4: bool,
 }
 
 impl Default for CheckCfg {
     fn default() -> Self {
         CheckCfg {
             enabled: false,
+            send_proxy: false,
+            ssl: false,
+            via_socks4: false,
+            port: None,
+            rise: 2,
+            fall: 3,
             inter: Duration::from_millis(2000),
             fastinter: None,
             downinter: None,
-            rise: 2,
-            fall: 3,
-            port: None,
             addr: None,
-            send_proxy: false,
-            ssl: false,
-            sni: None,
-            alpn: None,
-            proto: None,
-            via_socks4: false,
+            tls: None,
         }
     }
 }
@@ -120,79 +125,93 @@ pub struct ServerSsl {
     pub options: Vec<String>,
 }
 
-/// Everything `default-server` can set and `server` inherits.
+/// Everything `default-server` can set and `server` inherits. What most
+/// servers never set lives in `extra`, allocated only when used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerOpts {
     pub weight: u32,
-    pub backup: bool,
-    /// Starts in maintenance (`disabled`).
-    pub disabled: bool,
     pub maxconn: u32,
     pub maxqueue: u32,
     pub minconn: u32,
-    pub cookie: Option<String>,
-    pub check: CheckCfg,
-    pub agent: AgentCfg,
-    pub slowstart: Option<Duration>,
+    pub error_limit: u32,
+    pub id: Option<u32>,
+    pub backup: bool,
+    /// Starts in maintenance (`disabled`).
+    pub disabled: bool,
     pub on_marked_down_shutdown: bool,
     pub on_marked_up_shutdown_backup: bool,
+    pub tfo: bool,
+    pub non_stick: bool,
     pub observe: Option<Observe>,
-    pub error_limit: u32,
     pub on_error: OnError,
-    pub source: Option<Source>,
     pub send_proxy: Option<ProxyProtocol>,
-    pub init_addr: Vec<InitAddr>,
+    pub cookie: Option<String>,
+    pub check: CheckCfg,
+    pub slowstart: Option<Duration>,
+    pub source: Option<Box<Source>>,
+    /// `init-addr` methods, shared between the servers that inherit them.
+    pub init_addr: std::sync::Arc<[InitAddr]>,
+    pub extra: Option<Box<ServerExtra>>,
+}
+
+/// Server settings few configurations use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerExtra {
+    pub agent: AgentCfg,
+    pub ssl: ServerSsl,
     pub resolvers: Option<String>,
     pub resolve_prefer: Option<String>,
-    pub ssl: ServerSsl,
     pub track: Option<String>,
     pub redir: Option<String>,
-    pub tfo: bool,
     pub namespace: Option<String>,
     pub proto: Option<String>,
     pub pool_max_conn: Option<i64>,
     pub pool_purge_delay: Option<Duration>,
     pub max_reuse: Option<i64>,
-    pub id: Option<u32>,
-    pub non_stick: bool,
     pub ws: Option<String>,
+}
+
+static NO_EXTRA: std::sync::LazyLock<ServerExtra> = std::sync::LazyLock::new(ServerExtra::default);
+
+impl ServerOpts {
+    /// The rarely used settings (defaults when none was set).
+    pub fn extra(&self) -> &ServerExtra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
+
+    pub fn extra_mut(&mut self) -> &mut ServerExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    pub fn ssl_enabled(&self) -> bool {
+        self.extra().ssl.enabled
+    }
 }
 
 impl Default for ServerOpts {
     fn default() -> Self {
         ServerOpts {
             weight: 1,
-            backup: false,
-            disabled: false,
             maxconn: 0,
             maxqueue: 0,
             minconn: 0,
-            cookie: None,
-            check: CheckCfg::default(),
-            agent: AgentCfg::default(),
-            slowstart: None,
+            error_limit: 10,
+            id: None,
+            backup: false,
+            disabled: false,
             on_marked_down_shutdown: false,
             on_marked_up_shutdown_backup: false,
-            observe: None,
-            error_limit: 10,
-            on_error: OnError::FailCheck,
-            source: None,
-            send_proxy: None,
-            init_addr: vec![InitAddr::Last, InitAddr::Libc],
-            resolvers: None,
-            resolve_prefer: None,
-            ssl: ServerSsl::default(),
-            track: None,
-            redir: None,
             tfo: false,
-            namespace: None,
-            proto: None,
-            pool_max_conn: None,
-            pool_purge_delay: None,
-            max_reuse: None,
-            id: None,
             non_stick: false,
-            ws: None,
+            observe: None,
+            on_error: OnError::FailCheck,
+            send_proxy: None,
+            cookie: None,
+            check: CheckCfg::default(),
+            slowstart: None,
+            source: None,
+            init_addr: std::sync::Arc::from(&[InitAddr::Last, InitAddr::Libc][..]),
+            extra: None,
         }
     }
 }
@@ -291,3 +310,4 @@ impl Bind {
         }
     }
 }
+
