@@ -161,3 +161,6 @@ pub fn load_sources(sources: &[(String, Vec<u8>)], opts: LoadOptions) -> Loaded 
         verdict,
     }
 }
+
+#[cfg(test)]
+mod tests;

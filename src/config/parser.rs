@@ -549,6 +549,9 @@ impl Parser {
                     }
                 }
             }
+            // A defaults section starts again from the built-in values; a
+            // proxy takes the last defaults section declared before it.
+            None if kind == ProxyKind::Defaults => None,
             None => self.defaults.len().checked_sub(1),
         };
         if let Some(i) = base_idx
