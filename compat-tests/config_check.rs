@@ -87,3 +87,41 @@ fn same_verdict_as_haproxy_on_every_fixture() {
         failures.join("\n")
     );
 }
+
+/// `rproxy -c --modernize` turns each legacy fixture into a configuration
+/// HAProxy 2.6 itself accepts.
+#[test]
+fn modernized_legacy_fixtures_pass_haproxy() {
+    let Some(haproxy) = haproxy_bin() else { return };
+    let dir = root().join("fixtures/configs");
+    let tmp = std::env::temp_dir().join(format!("rproxy-modernize-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let mut failures = Vec::new();
+    for f in legacy() {
+        let out = std::process::Command::new(rproxy_bin())
+            .current_dir(&dir)
+            .args(["-c", "-q", "--modernize", "-f", &f])
+            .output()
+            .expect("run rproxy");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!text.is_empty(), "{f}: no output");
+        let target = tmp.join(&f);
+        std::fs::write(&target, &text).expect("write");
+        // relative paths in the fixture are resolved from fixtures/configs
+        let h = check(
+            &haproxy,
+            &dir,
+            target.to_str().unwrap_or_default(),
+            ENV,
+            &[],
+        );
+        if h.code != 0 {
+            failures.push(format!(
+                "{f}: haproxy -c exit {}\n{}\n--- modernized:\n{text}",
+                h.code, h.stderr
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -14,7 +14,12 @@ fn load_text(text: &str) -> Loaded {
 
 fn valid(text: &str) -> Config {
     let l = load_text(text);
-    let errors: Vec<String> = l.diags.iter().filter(|d| d.fatal).map(|d| d.render(0)).collect();
+    let errors: Vec<String> = l
+        .diags
+        .iter()
+        .filter(|d| d.fatal)
+        .map(|d| d.render(0))
+        .collect();
     assert!(errors.is_empty(), "unexpected errors: {errors:#?}");
     l.config
 }
@@ -69,12 +74,20 @@ fn timeouts_resolved_as_haproxy() {
     let l = &c.proxy("l").unwrap().timeouts;
     assert_eq!(l.queue, ms(5_000), "queue falls back to connect");
     assert_eq!(l.tarpit, ms(5_000), "tarpit falls back to connect");
-    assert_eq!(l.http_keep_alive, ms(10_000), "keep-alive falls back to http-request");
+    assert_eq!(
+        l.http_keep_alive,
+        ms(10_000),
+        "keep-alive falls back to http-request"
+    );
     assert_eq!(l.client_fin, ms(30_000));
     assert_eq!(l.server_fin, ms(40_000));
     let m = &c.proxy("m").unwrap().timeouts;
     assert_eq!(m.queue, ms(7_000));
-    assert_eq!(m.http_request, ms(30_000), "http-request falls back to client");
+    assert_eq!(
+        m.http_request,
+        ms(30_000),
+        "http-request falls back to client"
+    );
     assert_eq!(m.http_keep_alive, ms(30_000));
     assert_eq!(m.tunnel, ms(3_600_000));
 }
@@ -95,11 +108,29 @@ fn legacy_keywords_map_to_modern_meaning() {
     assert_eq!(p.http_conn_mode, Some(HttpConnMode::Close));
     assert_eq!(p.binds.len(), 1);
     assert_eq!(p.binds[0].addrs[0].to_string(), "198.18.0.1:80");
-    assert!(matches!(&p.rules.http_request[0].action, HttpAction::AddHeader { name, .. } if name == "X-Foo"));
-    assert!(matches!(p.rules.http_request[1].action, HttpAction::Deny(_)));
-    let warned: Vec<&str> = l.diags.iter().filter(|d| d.rproxy_only).map(|d| d.message.as_str()).collect();
-    assert!(warned.iter().any(|m| m.contains("'contimeout' was removed")));
-    assert!(warned.iter().any(|m| m.contains("listen http1 198.18.0.1:80")));
+    assert!(
+        matches!(&p.rules.http_request[0].action, HttpAction::AddHeader { name, .. } if name == "X-Foo")
+    );
+    assert!(matches!(
+        p.rules.http_request[1].action,
+        HttpAction::Deny(_)
+    ));
+    let warned: Vec<&str> = l
+        .diags
+        .iter()
+        .filter(|d| d.rproxy_only)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        warned
+            .iter()
+            .any(|m| m.contains("'contimeout' was removed"))
+    );
+    assert!(
+        warned
+            .iter()
+            .any(|m| m.contains("listen http1 198.18.0.1:80"))
+    );
 }
 
 #[test]
@@ -174,9 +205,15 @@ fn environment_and_conditions() {
 #[test]
 fn verdicts() {
     assert_eq!(load_text("").verdict, Verdict::NoListener);
-    assert_eq!(load_text("global\n maxconn 10\n").verdict, Verdict::NoListener);
+    assert_eq!(
+        load_text("global\n maxconn 10\n").verdict,
+        Verdict::NoListener
+    );
     assert_eq!(load_text("frontend f\n bind :80\n").verdict, Verdict::Valid);
-    assert_eq!(load_text("frontend f\n bnd :80\n").verdict, Verdict::Invalid);
+    assert_eq!(
+        load_text("frontend f\n bnd :80\n").verdict,
+        Verdict::Invalid
+    );
     // a missing final LF is accepted (HAProxy 2.6 refuses it)
     assert_eq!(load_text("frontend f\n bind :80").verdict, Verdict::Valid);
 }
