@@ -262,14 +262,14 @@ fn request_line_regex(re: &str) -> Option<(Option<String>, bool, String)> {
         }
     }
     let meth_len = body.bytes().take_while(u8::is_ascii_uppercase).count();
-    if meth_len > 0 {
-        if let Some(rest) = body[meth_len..].strip_prefix(' ') {
-            return Some((
-                Some(body[..meth_len].to_string()),
-                false,
-                format!("^{rest}"),
-            ));
-        }
+    if meth_len > 0
+        && let Some(rest) = body[meth_len..].strip_prefix(' ')
+    {
+        return Some((
+            Some(body[..meth_len].to_string()),
+            false,
+            format!("^{rest}"),
+        ));
     }
     None
 }
