@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod engine;
+pub mod log;
 pub mod run;
 pub mod start;
 pub mod util;

@@ -265,6 +265,48 @@ impl Regex {
             Regex::Fancy(r) => r.is_match(s).unwrap_or(false),
         }
     }
+
+    /// Replaces the first match (or all with `global`); `\N` in the
+    /// replacement refers to capture group N, as in HAProxy.
+    pub fn replace(&self, s: &str, rep: &str, global: bool) -> String {
+        let rep = backrefs(rep);
+        match self {
+            Regex::Fast(r) => {
+                if global {
+                    r.replace_all(s, rep.as_str()).into_owned()
+                } else {
+                    r.replace(s, rep.as_str()).into_owned()
+                }
+            }
+            Regex::Fancy(r) => {
+                if global {
+                    r.replace_all(s, rep.as_str()).into_owned()
+                } else {
+                    r.replace(s, rep.as_str()).into_owned()
+                }
+            }
+        }
+    }
+}
+
+/// HAProxy's `\1` back-references as the regex crates' `${1}`, with `$`
+/// kept literal.
+fn backrefs(rep: &str) -> String {
+    let mut out = String::with_capacity(rep.len() + 8);
+    let mut chars = rep.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                let d = chars.next().unwrap_or('0');
+                out.push_str("${");
+                out.push(d);
+                out.push('}');
+            }
+            '$' => out.push_str("$$"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Parses `if|unless` and the terms after it. `known` says whether a named

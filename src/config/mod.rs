@@ -93,6 +93,7 @@ pub fn load(paths: &[PathBuf], opts: LoadOptions) -> Loaded {
 
 /// Loads configuration text already read (file name, content).
 pub fn load_sources(sources: &[(String, Vec<u8>)], opts: LoadOptions) -> Loaded {
+    let check_system = opts.check_system;
     let mut parser = parser::Parser::new(opts);
     let mut file_errors = Diagnostics::new();
     let mut aborted = false;
@@ -145,7 +146,11 @@ pub fn load_sources(sources: &[(String, Vec<u8>)], opts: LoadOptions) -> Loaded 
             verdict: Verdict::Invalid,
         };
     }
-    let resolution = validate::resolve_servers(&mut config);
+    let resolution = if check_system {
+        validate::resolve_servers(&mut config)
+    } else {
+        Diagnostics::new()
+    };
     let fatal = resolution.has_fatal();
     diags.extend(resolution);
     let verdict = if fatal {

@@ -22,7 +22,8 @@ pub struct LoadOptions {
     pub version: String,
     /// What `feature()` answers true for.
     pub features: Vec<&'static str>,
-    /// Check the machine (files, users, host names) as `haproxy -c` does.
+    /// Check the machine (users, certificates, host names) as `haproxy -c`
+    /// does; off, nothing is resolved and no user database is read.
     pub check_system: bool,
 }
 
@@ -130,7 +131,13 @@ impl Services {
     pub fn address(&self, text: &str, use_: Use) -> Result<address::Endpoint, String> {
         let env = |n: &str| self.env.get(n).cloned();
         let expanded = super::lexer::expand_address_env(text, &env);
-        address::parse(&expanded, use_, use_ != Use::Server)
+        // Host names are resolved now, as HAProxy does, unless the caller
+        // asked not to touch the machine (fuzzing, tooling).
+        address::parse(
+            &expanded,
+            use_,
+            use_ != Use::Server && self.opts.check_system,
+        )
     }
 }
 

@@ -7,7 +7,7 @@ use crate::config::model::*;
 use crate::config::parser::{ProxyCtx, Services};
 use crate::config::values::{self, TimeUnit};
 
-use Status::{ParsedOnly as P, Security as S};
+use Status::{Enforced as E, ParsedOnly as P, Security as S};
 
 /// A bind option: its name, how many arguments it takes, and its status.
 pub struct BindKeyword {
@@ -39,18 +39,18 @@ const fn t(name: &'static str, args: usize) -> BindKeyword {
 pub static KEYWORDS: &[BindKeyword] = &[
     o("accept-netscaler-cip", 1, P),
     o("accept-proxy", 0, P),
-    o("backlog", 1, P),
-    o("defer-accept", 0, P),
+    o("backlog", 1, E),
+    o("defer-accept", 0, E),
     o("expose-fd", 1, P),
     o("gid", 1, P),
     o("group", 1, P),
-    o("id", 1, P),
-    o("interface", 1, P),
+    o("id", 1, E),
+    o("interface", 1, E),
     o("level", 1, P),
     o("maxconn", 1, P),
     o("mode", 1, P),
-    o("mss", 1, P),
-    o("name", 1, P),
+    o("mss", 1, E),
+    o("name", 1, E),
     o("namespace", 1, P),
     o("nice", 1, P),
     o("process", 1, P),
@@ -60,11 +60,11 @@ pub static KEYWORDS: &[BindKeyword] = &[
     o("tcp-ut", 1, P),
     o("tfo", 0, P),
     o("thread", 1, P),
-    o("transparent", 0, P),
+    o("transparent", 0, E),
     o("uid", 1, P),
     o("user", 1, P),
-    o("v4v6", 0, P),
-    o("v6only", 0, P),
+    o("v4v6", 0, E),
+    o("v6only", 0, E),
     BindKeyword {
         name: "ssl",
         args: 0,

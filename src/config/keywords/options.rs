@@ -6,7 +6,7 @@ use crate::config::line::{Line, Modifier};
 use crate::config::model::*;
 use crate::config::parser::ProxyCtx;
 
-use Status::{Legacy, ParsedOnly as P};
+use Status::{Enforced as E, Legacy, ParsedOnly as P};
 
 type Flag = fn(&mut Options) -> &mut bool;
 
@@ -54,13 +54,13 @@ pub static OPTIONS: &[OptionKeyword] = &[
     b("accept-invalid-http-response", DLB, P, |o| {
         &mut o.accept_invalid_http_response
     }),
-    b("allbackups", DLB, P, |o| &mut o.allbackups),
+    b("allbackups", DLB, E, |o| &mut o.allbackups),
     b("checkcache", DLB, P, |o| &mut o.checkcache),
-    b("clitcpka", DFL, P, |o| &mut o.clitcpka),
+    b("clitcpka", DFL, E, |o| &mut o.clitcpka),
     b("contstats", DFL, P, |o| &mut o.contstats),
     b("disable-h2-upgrade", DFL, P, |o| &mut o.disable_h2_upgrade),
-    b("dontlog-normal", DFL, P, |o| &mut o.dontlog_normal),
-    b("dontlognull", DFL, P, |o| &mut o.dontlognull),
+    b("dontlog-normal", DFL, E, |o| &mut o.dontlog_normal),
+    b("dontlognull", DFL, E, |o| &mut o.dontlognull),
     b("h1-case-adjust-bogus-client", DFL, P, |o| {
         &mut o.h1_case_adjust_bogus_client
     }),
@@ -85,26 +85,26 @@ pub static OPTIONS: &[OptionKeyword] = &[
         &mut o.independent_streams
     }),
     b("log-health-checks", DLB, P, |o| &mut o.log_health_checks),
-    b("log-separate-errors", DFL, P, |o| {
+    b("log-separate-errors", DFL, E, |o| {
         &mut o.log_separate_errors
     }),
     b("logasap", DFL, P, |o| &mut o.logasap),
     b("nolinger", DFLB, P, |o| &mut o.nolinger),
     b("persist", DLB, P, |o| &mut o.persist),
     b("prefer-last-server", DLB, P, |o| &mut o.prefer_last_server),
-    s("redispatch", DLB, P, redispatch),
+    s("redispatch", DLB, E, redispatch),
     b("socket-stats", DFL, P, |o| &mut o.socket_stats),
-    b("splice-auto", DFLB, P, |o| &mut o.splice_auto),
-    b("splice-request", DFLB, P, |o| &mut o.splice_request),
-    b("splice-response", DFLB, P, |o| &mut o.splice_response),
-    b("srvtcpka", DLB, P, |o| &mut o.srvtcpka),
+    b("splice-auto", DFLB, E, |o| &mut o.splice_auto),
+    b("splice-request", DFLB, E, |o| &mut o.splice_request),
+    b("splice-response", DFLB, E, |o| &mut o.splice_response),
+    b("srvtcpka", DLB, E, |o| &mut o.srvtcpka),
     b("tcp-smart-accept", DFL, P, |o| &mut o.tcp_smart_accept),
     b("tcp-smart-connect", DLB, P, |o| &mut o.tcp_smart_connect),
-    b("transparent", DLB, P, |o| &mut o.transparent),
+    b("transparent", DLB, E, |o| &mut o.transparent),
     b("idle-close-on-response", DFL, P, |o| {
         &mut o.idle_close_on_response
     }),
-    s("tcpka", DFLB, P, tcpka),
+    s("tcpka", DFLB, E, tcpka),
     s("forwardfor", DFLB, P, forwardfor),
     s("originalto", DFLB, P, originalto),
     s("http-restrict-req-hdr-names", DFLB, P, restrict_hdr_names),
@@ -120,7 +120,7 @@ pub static OPTIONS: &[OptionKeyword] = &[
     s("pgsql-check", DLB, P, super::checks::option_pgsql_check),
     s("httplog", DFL, P, super::logs::option_log_style),
     s("httpslog", DFL, P, super::logs::option_log_style),
-    s("tcplog", DFLB, P, super::logs::option_log_style),
+    s("tcplog", DFLB, E, super::logs::option_log_style),
     s("forceclose", DFLB, Legacy("option httpclose"), conn_mode),
     s(
         "http-tunnel",

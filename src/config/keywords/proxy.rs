@@ -10,7 +10,7 @@ use crate::config::model::*;
 use crate::config::parser::ProxyCtx;
 use crate::config::values::{self, TimeUnit};
 
-use Status::{Legacy, ParsedOnly as P};
+use Status::{Enforced as E, Legacy, ParsedOnly as P};
 
 const fn k(
     name: &'static str,
@@ -24,10 +24,10 @@ const fn k(
 const NOT_IN_DEFAULTS_DECLARE: Place = Place::Fatal("'declare' not available in default section");
 
 pub static KEYWORDS: &[ProxyKeyword] = &[
-    k("acl", DN.or(FLB), P, rules::acl),
-    k("backlog", DFL, P, backlog),
-    k("balance", DLB, P, balance),
-    k("bind", FL, P, bind::parse_bind).be(Place::Warn("'bind' ignored because backend '{p}' has no frontend capability.")),
+    k("acl", DN.or(FLB), E, rules::acl),
+    k("backlog", DFL, E, backlog),
+    k("balance", DLB, E, balance),
+    k("bind", FL, E, bind::parse_bind).be(Place::Warn("'bind' ignored because backend '{p}' has no frontend capability.")),
     k("bind-process", DFLB, P, any_args),
     k("capture cookie", FL, P, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
     k("capture request", FL, P, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
@@ -44,15 +44,15 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("declare", FL, P, logs::declare_capture)
         .be(Place::Fatal("'declare' only available in frontend or listen section"))
         .def(NOT_IN_DEFAULTS_DECLARE),
-    k("default-server", DLB, P, server::default_server)
+    k("default-server", DLB, E, server::default_server)
         .fe(Place::Fatal("'default-server' not allowed because frontend '{p}' has no backend capability.")),
-    k("default_backend", DFL, P, default_backend),
-    k("description", FLB, P, description),
-    k("disabled", DFLB, P, disabled),
-    k("dispatch", LB, P, dispatch),
+    k("default_backend", DFL, E, default_backend),
+    k("description", FLB, E, description),
+    k("disabled", DFLB, E, disabled),
+    k("dispatch", LB, E, dispatch),
     k("dynamic-cookie-key", DLB, P, dynamic_cookie_key),
     k("email-alert", DFLB, P, email_alert),
-    k("enabled", DFLB, P, enabled),
+    k("enabled", DFLB, E, enabled),
     k("errorfile", DFLB, P, logs::errorfile),
     k("errorfiles", DFLB, P, logs::errorfiles),
     k("errorloc", DFLB, P, logs::errorloc),
@@ -64,29 +64,29 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("filter", FLB, P, filter).def(Place::Fatal("filter is not allowed in a 'default' section.")),
     k("fullconn", DLB, P, fullconn)
         .fe(Place::Warn("'fullconn' ignored because frontend '{p}' has no backend capability. Maybe you want 'maxconn' instead ?")),
-    k("hash-type", DLB, P, hash_type),
+    k("hash-type", DLB, E, hash_type),
     k("hash-balance-factor", DLB, P, hash_balance_factor),
-    k("http-after-response", DN.or(FLB), P, rules::http_after_response),
+    k("http-after-response", DN.or(FLB), E, rules::http_after_response),
     k("http-check", DLB, P, checks::http_check),
     k("http-error", DFLB, P, logs::http_error),
-    k("http-request", DN.or(FLB), P, rules::http_request),
-    k("http-response", DN.or(FLB), P, rules::http_response),
+    k("http-request", DN.or(FLB), E, rules::http_request),
+    k("http-response", DN.or(FLB), E, rules::http_response),
     k("http-reuse", DLB, P, http_reuse),
     k("http-send-name-header", DLB, P, http_send_name_header),
-    k("id", FLB, P, id),
+    k("id", FLB, E, id),
     k("ignore-persist", LB, P, rules::persist),
     k("load-server-state-from-file", DLB, P, load_server_state),
-    k("log", DFLB, P, logs::log),
-    k("log-format", DFL, P, logs::log_format)
+    k("log", DFLB, E, logs::log),
+    k("log-format", DFL, E, logs::log_format)
         .be(Place::Warn("backend '{p}' : 'log-format' directive is ignored in backends.")),
     k("log-format-sd", DFL, P, logs::log_format)
         .be(Place::Warn("backend '{p}' : 'log-format-sd' directive is ignored in backends.")),
-    k("log-tag", DFLB, P, log_tag),
+    k("log-tag", DFLB, E, log_tag),
     k("max-keep-alive-queue", DLB, P, max_keep_alive_queue)
         .fe(Place::Warn("max-keep-alive-queue will be ignored because frontend '{p}' has no backend capability")),
-    k("maxconn", DFL, P, maxconn)
+    k("maxconn", DFL, E, maxconn)
         .be(Place::Warn("'maxconn' ignored because backend '{p}' has no frontend capability. Maybe you want 'fullconn' instead ?")),
-    k("mode", DFLB, P, mode),
+    k("mode", DFLB, E, mode),
     k("monitor fail", FL, P, rules::monitor_fail)
         .be(Place::Warn("'monitor' ignored because backend '{p}' has no frontend capability."))
         .def(Place::Fatal("'monitor' not allowed in 'defaults' section.")),
@@ -95,20 +95,20 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
         .def(Place::Fatal("'monitor' not allowed in 'defaults' section.")),
     k("monitor-uri", DFL, P, monitor_uri),
     k("monitor-net", DFL, Legacy("http-request return status 200 if { src NET }"), monitor_net),
-    k("option", DFLB, P, options::option).negatable(),
+    k("option", DFLB, E, options::option).negatable(),
     k("persist", DLB, P, persist),
     k("rate-limit", DFL, P, rate_limit)
         .be(Place::Warn("rate-limit sessions will be ignored because backend '{p}' has no frontend capability")),
     k("redirect", FLB, P, rules::redirect),
-    k("retries", DLB, P, retries),
+    k("retries", DLB, E, retries),
     k("retry-on", DLB, P, retry_on)
         .fe(Place::Fatal("'retry-on' only available in backend or listen section")),
-    k("server", LB, P, server::server)
+    k("server", LB, E, server::server)
         .fe(Place::Fatal("'server' not allowed because frontend '{p}' has no backend capability.")),
     k("server-state-file-name", DLB, P, server_state_file_name),
     k("server-template", LB, P, server::server_template)
         .fe(Place::Fatal("'server-template' not allowed because frontend '{p}' has no backend capability.")),
-    k("source", DLB, P, source),
+    k("source", DLB, E, source),
     k("srvtcpka-cnt", DLB, P, tcpka)
         .fe(Place::Warn("srvtcpka-cnt will be ignored because frontend '{p}' has no backend capability")),
     k("srvtcpka-idle", DLB, P, tcpka)
@@ -125,35 +125,35 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("stick", LB, P, stick).def(Place::Fatal("'stick' not allowed in 'defaults' section.")),
     k("stick-table", FLB, P, stick_table).def(Place::Fatal("'stick-table' is not supported in 'defaults' section.")),
     k("tcp-check", DLB, P, checks::tcp_check),
-    k("tcp-request connection", DN.or(FL), P, rules::tcp_request)
+    k("tcp-request connection", DN.or(FL), E, rules::tcp_request)
         .be(Place::Fatal("tcp-request connection is not allowed because backend {p} is not a frontend")),
-    k("tcp-request session", DN.or(FL), P, rules::tcp_request)
+    k("tcp-request session", DN.or(FL), E, rules::tcp_request)
         .be(Place::Fatal("tcp-request session is not allowed because backend {p} is not a frontend")),
-    k("tcp-request content", DN.or(FLB), P, rules::tcp_request),
-    k("tcp-request inspect-delay", DN.or(FLB), P, rules::tcp_request),
-    k("tcp-request", DN.or(FLB), P, rules::tcp_request),
-    k("tcp-response content", DN.or(LB), P, rules::tcp_response)
+    k("tcp-request content", DN.or(FLB), E, rules::tcp_request),
+    k("tcp-request inspect-delay", DN.or(FLB), E, rules::tcp_request),
+    k("tcp-request", DN.or(FLB), E, rules::tcp_request),
+    k("tcp-response content", DN.or(LB), E, rules::tcp_response)
         .fe(Place::Fatal("tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name")),
-    k("tcp-response inspect-delay", DN.or(LB), P, rules::tcp_response)
+    k("tcp-response inspect-delay", DN.or(LB), E, rules::tcp_response)
         .fe(Place::Fatal("tcp-response inspect-delay is only allowed in 'backend' sections or 'defaults' section with a name")),
-    k("tcp-response", DN.or(LB), P, rules::tcp_response)
+    k("tcp-response", DN.or(LB), E, rules::tcp_response)
         .fe(Place::Fatal("tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name")),
     k("timeout check", DLB, P, timeout).fe(Place::Warn("'timeout check' will be ignored because frontend '{p}' has no backend capability")),
-    k("timeout client", DFL, P, timeout).be(Place::Warn("'timeout client' will be ignored because backend '{p}' has no frontend capability")),
-    k("timeout client-fin", DFL, P, timeout).be(Place::Warn("'timeout client-fin' will be ignored because backend '{p}' has no frontend capability")),
-    k("timeout connect", DLB, P, timeout).fe(Place::Warn("'timeout connect' will be ignored because frontend '{p}' has no backend capability")),
+    k("timeout client", DFL, E, timeout).be(Place::Warn("'timeout client' will be ignored because backend '{p}' has no frontend capability")),
+    k("timeout client-fin", DFL, E, timeout).be(Place::Warn("'timeout client-fin' will be ignored because backend '{p}' has no frontend capability")),
+    k("timeout connect", DLB, E, timeout).fe(Place::Warn("'timeout connect' will be ignored because frontend '{p}' has no backend capability")),
     k("timeout http-keep-alive", DFLB, P, timeout),
     k("timeout http-request", DFLB, P, timeout),
-    k("timeout queue", DLB, P, timeout).fe(Place::Warn("'timeout queue' will be ignored because frontend '{p}' has no backend capability")),
-    k("timeout server", DLB, P, timeout).fe(Place::Warn("'timeout server' will be ignored because frontend '{p}' has no backend capability")),
-    k("timeout server-fin", DLB, P, timeout).fe(Place::Warn("'timeout server-fin' will be ignored because frontend '{p}' has no backend capability")),
+    k("timeout queue", DLB, E, timeout).fe(Place::Warn("'timeout queue' will be ignored because frontend '{p}' has no backend capability")),
+    k("timeout server", DLB, E, timeout).fe(Place::Warn("'timeout server' will be ignored because frontend '{p}' has no backend capability")),
+    k("timeout server-fin", DLB, E, timeout).fe(Place::Warn("'timeout server-fin' will be ignored because frontend '{p}' has no backend capability")),
     k("timeout tarpit", DFLB, P, timeout),
-    k("timeout tunnel", DLB, P, timeout).fe(Place::Warn("'timeout tunnel' will be ignored because frontend '{p}' has no backend capability")),
-    k("timeout", DFLB, P, timeout),
-    k("transparent", DLB, P, transparent),
+    k("timeout tunnel", DLB, E, timeout).fe(Place::Warn("'timeout tunnel' will be ignored because frontend '{p}' has no backend capability")),
+    k("timeout", DFLB, E, timeout),
+    k("transparent", DLB, E, transparent),
     k("unique-id-format", DFL, P, unique_id_format),
     k("unique-id-header", DFL, P, unique_id_header),
-    k("use_backend", FL, P, rules::use_backend),
+    k("use_backend", FL, E, rules::use_backend),
     k("use-fcgi-app", LB, P, one_arg),
     k("use-server", LB, P, rules::use_server)
         .fe(Place::Fatal("'use-server' ignored because frontend '{p}' has no backend capability.")),
@@ -245,6 +245,12 @@ fn mode(ctx: &mut ProxyCtx, line: &Line) -> Flow {
     };
     if too_many(ctx, line, 1, "mode") {
         return Flow::Continue;
+    }
+    if m == Mode::Http {
+        // HTTP processing arrives with its own work; until then the bytes
+        // are forwarded as in TCP mode.
+        ctx.sv
+            .not_enforced(line, "mode http (forwarded as tcp)", Status::ParsedOnly);
     }
     ctx.px.mode = m;
     Flow::Continue
@@ -458,7 +464,21 @@ pub(super) fn parse_balance(args: &[String]) -> Result<Balance, String> {
 
 fn balance(ctx: &mut ProxyCtx, line: &Line) -> Flow {
     match parse_balance(line.rest(1)) {
-        Ok(b) => ctx.px.balance = b,
+        Ok(b) => {
+            if matches!(
+                b,
+                Balance::Uri { .. }
+                    | Balance::UrlParam { .. }
+                    | Balance::Hdr { .. }
+                    | Balance::RdpCookie { .. }
+                    | Balance::Hash { .. }
+            ) {
+                // Keyed on HTTP data: round robin until HTTP mode exists.
+                ctx.sv
+                    .not_enforced(line, &format!("balance {}", b.name()), Status::ParsedOnly);
+            }
+            ctx.px.balance = b;
+        }
         // HAProxy accepts a bare `balance` and keeps the current algorithm.
         Err(e) if e.is_empty() => {}
         Err(e) => ctx.sv.alert(line, e),

@@ -7,7 +7,7 @@ use crate::config::model::*;
 use crate::config::parser::ProxyCtx;
 use crate::config::values::{self, TimeUnit};
 
-use Status::{ParsedOnly as P, Security as S};
+use Status::{Enforced as E, ParsedOnly as P, Security as S};
 
 pub struct ServerKeyword {
     pub name: &'static str,
@@ -28,7 +28,7 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("agent-send", 1, P),
     k("allow-0rtt", 0, P),
     k("alpn", 1, P),
-    k("backup", 0, P),
+    k("backup", 0, E),
     k("ca-file", 1, P),
     k("check", 0, P),
     k("check-alpn", 1, P),
@@ -42,9 +42,9 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("cookie", 1, P),
     k("crl-file", 1, P),
     k("crt", 1, P),
-    k("disabled", 0, P),
+    k("disabled", 0, E),
     k("downinter", 1, P),
-    k("enabled", 0, P),
+    k("enabled", 0, E),
     k("error-limit", 1, P),
     k("fall", 1, P),
     k("fastinter", 1, P),
@@ -53,17 +53,17 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("force-tlsv11", 0, P),
     k("force-tlsv12", 0, P),
     k("force-tlsv13", 0, P),
-    k("id", 1, P),
-    k("init-addr", 1, P),
+    k("id", 1, E),
+    k("init-addr", 1, E),
     k("inter", 1, P),
     k("log-proto", 1, P),
     k("max-reuse", 1, P),
-    k("maxconn", 1, P),
-    k("maxqueue", 1, P),
+    k("maxconn", 1, E),
+    k("maxqueue", 1, E),
     k("minconn", 1, P),
     k("namespace", 1, P),
     k("no-agent-check", 0, P),
-    k("no-backup", 0, P),
+    k("no-backup", 0, E),
     k("no-check", 0, P),
     k("no-check-send-proxy", 0, P),
     k("no-check-ssl", 0, P),
@@ -105,7 +105,7 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("slowstart", 1, P),
     k("sni", 1, P),
     k("socks4", 1, P),
-    k("source", 1, P),
+    k("source", 1, E),
     k("ssl", 0, S),
     k("ssl-max-ver", 1, P),
     k("ssl-min-ver", 1, P),
@@ -115,10 +115,10 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("tfo", 0, P),
     k("tls-tickets", 0, P),
     k("track", 1, P),
-    k("usesrc", 1, P),
+    k("usesrc", 1, E),
     k("verify", 1, P),
     k("verifyhost", 1, P),
-    k("weight", 1, P),
+    k("weight", 1, E),
     k("ws", 1, P),
 ];
 

@@ -1,0 +1,499 @@
+//! One client connection in TCP mode: backend choice, server choice (with
+//! maxconn queues), connection with retries and redispatch, then the data
+//! phase. The steps each record what the log line will need.
+
+use super::connect::{self, ConnectError};
+use super::forward::{self, End, Splice, Timers};
+use super::lb::Pick;
+use super::state::{Shared, SrvState, Waiter};
+use crate::config::model::{Balance, Mode, Proxy, Server};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+
+/// Connection slots held for the life of a session: released on drop.
+pub struct Slots {
+    pub global: Option<OwnedSemaphorePermit>,
+    pub frontend: Option<OwnedSemaphorePermit>,
+}
+
+/// What happened to a session, as the log line reports it.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub accept: std::time::SystemTime,
+    pub client: Option<SocketAddr>,
+    /// The address the client connected to.
+    pub local: Option<SocketAddr>,
+    pub frontend: usize,
+    pub backend: Option<usize>,
+    pub server: Option<usize>,
+    /// Time spent in queues, -1 when not reached.
+    pub tw: i64,
+    /// Time to connect (retries included), -1 when not reached.
+    pub tc: i64,
+    pub tt: i64,
+    pub bytes_to_client: u64,
+    pub bytes_to_server: u64,
+    pub retries: u32,
+    pub redispatched: bool,
+    /// Termination state, two characters.
+    pub term: [u8; 2],
+}
+
+/// Everything a session needs from its listener.
+pub struct Accepted {
+    pub stream: TcpStream,
+    pub frontend: usize,
+    pub bind: usize,
+    pub slots: Slots,
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis().min(i64::MAX as u128) as i64
+}
+
+/// Client's original destination: with TPROXY or a plain bind it is the
+/// local address; with iptables REDIRECT it is SO_ORIGINAL_DST.
+fn original_dst(s: &TcpStream) -> Option<SocketAddr> {
+    let local = s.local_addr().ok()?;
+    if local.is_ipv4()
+        && let Ok(orig) = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::OriginalDst)
+    {
+        let ip = std::net::Ipv4Addr::from(u32::from_be(orig.sin_addr.s_addr));
+        let port = u16::from_be(orig.sin_port);
+        return Some(SocketAddr::new(ip.into(), port));
+    }
+    Some(local)
+}
+
+pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
+    let start = Instant::now();
+    let mut rep = Report {
+        accept: std::time::SystemTime::now(),
+        client: acc.stream.peer_addr().ok(),
+        local: acc.stream.local_addr().ok(),
+        frontend: acc.frontend,
+        backend: None,
+        server: None,
+        tw: -1,
+        tc: -1,
+        tt: 0,
+        bytes_to_client: 0,
+        bytes_to_server: 0,
+        retries: 0,
+        redispatched: false,
+        term: *b"--",
+    };
+    let fe_rt = &shared.proxies[acc.frontend];
+    fe_rt.feconn.fetch_add(1, Ordering::Relaxed);
+    fe_rt.fe_total.fetch_add(1, Ordering::Relaxed);
+    fe_rt
+        .fe_max
+        .fetch_max(fe_rt.feconn.load(Ordering::Relaxed), Ordering::Relaxed);
+    let fe = shared.proxy_cfg(acc.frontend);
+    let _ = acc.stream.set_nodelay(true);
+    if fe.options.clitcpka {
+        let _ = socket2::SockRef::from(&acc.stream).set_keepalive(true);
+    }
+
+    let client = acc.stream;
+    let dst = original_dst(&client);
+    crate::log::traffic::connect_line(&shared, acc.frontend, rep.client, rep.local);
+    match super::route::backend_for(&shared, acc.frontend, &client, rep.client, dst) {
+        Some(be) => {
+            rep.backend = Some(be);
+            run_backend(&shared, fe, be, &client, dst, &mut rep, start).await;
+        }
+        None => rep.term = *b"SC",
+    }
+    rep.tt = ms(start.elapsed());
+    fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
+    drop(client);
+    drop(acc.slots);
+    super::events::session_end(&shared, &rep);
+}
+
+async fn run_backend(
+    shared: &Arc<Shared>,
+    fe: &Proxy,
+    be_idx: usize,
+    client: &TcpStream,
+    dst: Option<SocketAddr>,
+    rep: &mut Report,
+    start: Instant,
+) {
+    let be_rt = &shared.proxies[be_idx];
+    let be = shared.proxy_cfg(be_idx);
+    be_rt.beconn.fetch_add(1, Ordering::Relaxed);
+    be_rt.be_total.fetch_add(1, Ordering::Relaxed);
+    // The client-side timer runs from accept through queueing and
+    // connection attempts, as in HAProxy.
+    let client_deadline = fe.timeouts.client.map(|d| tokio::time::Instant::now() + d);
+    let client_timeout = async {
+        match client_deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(client_timeout);
+
+    let connected = tokio::select! {
+        r = establish(shared, be_idx, dst, rep, start) => r,
+        _ = &mut client_timeout => {
+            rep.term = if rep.tw < 0 && rep.server.is_none() { *b"cQ" } else { *b"cC" };
+            None
+        }
+    };
+    let Some((srv_idx, server)) = connected else {
+        be_rt.beconn.fetch_sub(1, Ordering::Relaxed);
+        if let Some(s) = rep.server.take() {
+            // a slot may have been taken before the failure
+            let _ = s;
+        }
+        return;
+    };
+    let timers = data_timers(fe, be);
+    let no_splice = shared.config.global.nosplice || super::NO_SPLICE.load(Ordering::Relaxed);
+    let splice = Splice {
+        request: !no_splice
+            && (fe.options.splice_request
+                || be.options.splice_request
+                || fe.options.splice_auto
+                || be.options.splice_auto),
+        response: !no_splice
+            && (fe.options.splice_response
+                || be.options.splice_response
+                || fe.options.splice_auto
+                || be.options.splice_auto),
+    };
+    let stop =
+        super::events::kill_signal(shared, be_idx, (srv_idx != usize::MAX).then_some(srv_idx));
+    let out = forward::forward(
+        client,
+        &server,
+        timers,
+        splice,
+        shared.config.global.tune.bufsize as usize,
+        stop,
+    )
+    .await;
+    rep.bytes_to_client = out.to_client;
+    rep.bytes_to_server = out.to_server;
+    rep.term = match out.end {
+        End::Done => *b"--",
+        End::ClientTimeout => *b"cD",
+        End::ServerTimeout => *b"sD",
+        End::ClientAbort => *b"CD",
+        End::ServerAbort => *b"SD",
+        End::Killed => *b"KD",
+    };
+    drop(server);
+    if srv_idx != usize::MAX {
+        release_server(shared, be_idx, srv_idx);
+    }
+    be_rt.beconn.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Data-phase timers: `timeout tunnel` replaces client and server ones in
+/// TCP mode; the `-fin` timeouts apply after a half-close.
+fn data_timers(fe: &Proxy, be: &Proxy) -> Timers {
+    let tunnel = be.timeouts.tunnel;
+    Timers {
+        client: tunnel.or(fe.timeouts.client),
+        server: tunnel.or(be.timeouts.server),
+        client_fin: fe.timeouts.client_fin.or(tunnel).or(fe.timeouts.client),
+        server_fin: be.timeouts.server_fin.or(tunnel).or(be.timeouts.server),
+    }
+}
+
+/// Gives a server slot back: to the oldest waiter of this server's queue
+/// or of the backend's queue, or frees it.
+pub fn release_server(shared: &Shared, be_idx: usize, srv_idx: usize) {
+    let be_rt = &shared.proxies[be_idx];
+    let srv = &be_rt.servers[srv_idx];
+    if srv.usable() || srv.state() == SrvState::Drain {
+        let sq = srv.queue.head_seq();
+        let bq = be_rt.queue.head_seq();
+        let order = match (sq, bq) {
+            (Some(a), Some(b)) if b < a => [&be_rt.queue, &srv.queue],
+            _ => [&srv.queue, &be_rt.queue],
+        };
+        for q in order {
+            if q.hand_over(srv_idx) {
+                return;
+            }
+        }
+    }
+    let left = srv.cur.fetch_sub(1, Ordering::AcqRel) - 1;
+    be_rt.lb.inflight_changed(srv_idx, left);
+}
+
+/// Picks a server (waiting in a queue if all are full) and connects to it,
+/// retrying and redispatching as HAProxy does.
+async fn establish(
+    shared: &Arc<Shared>,
+    be_idx: usize,
+    dst: Option<SocketAddr>,
+    rep: &mut Report,
+    start: Instant,
+) -> Option<(usize, TcpStream)> {
+    let be = shared.proxy_cfg(be_idx);
+    let be_rt = &shared.proxies[be_idx];
+    let client_addr = rep.client;
+    let queue_start = Instant::now();
+    if be.servers.is_empty() {
+        return dispatch(shared, be, dst, rep).await;
+    }
+    let mut srv_idx = match acquire(shared, be_idx, client_addr, None).await {
+        Acquire::Got(i) => i,
+        Acquire::NoServer => {
+            super::events::no_server(shared, be_idx);
+            rep.term = *b"SC";
+            return None;
+        }
+        Acquire::QueueTimeout => {
+            rep.tw = ms(queue_start.elapsed());
+            rep.term = *b"sQ";
+            return None;
+        }
+    };
+    rep.tw = ms(queue_start.elapsed());
+    rep.server = Some(srv_idx);
+    let connect_start = Instant::now();
+    let retries = be.retries;
+    let mut attempts_left = retries;
+    loop {
+        let srv = shared.server_cfg(be_idx, srv_idx);
+        let result = attempt(shared, be, srv, client_addr, dst).await;
+        match result {
+            Ok(stream) => {
+                rep.tc = ms(connect_start.elapsed());
+                let _ = start;
+                return Some((srv_idx, stream));
+            }
+            Err(err) => {
+                if attempts_left == 0 {
+                    rep.tc = -1;
+                    rep.term = if matches!(err, ConnectError::Timeout) {
+                        *b"sC"
+                    } else if matches!(err, ConnectError::Resource(_)) {
+                        *b"RC"
+                    } else {
+                        *b"SC"
+                    };
+                    release_server(shared, be_idx, srv_idx);
+                    rep.server = Some(srv_idx);
+                    return None;
+                }
+                attempts_left -= 1;
+                rep.retries += 1;
+                let done = retries - attempts_left;
+                let redispatch = should_redispatch(shared, be_idx, srv_idx, retries, done);
+                let active = be_rt
+                    .servers
+                    .iter()
+                    .filter(|s| s.usable() && !shared.server_cfg(be_idx, s.idx).opts.backup)
+                    .count();
+                let rr_kind = matches!(be.balance, Balance::RoundRobin | Balance::StaticRr);
+                let mut same_server = true;
+                if redispatch {
+                    release_server(shared, be_idx, srv_idx);
+                    match acquire(shared, be_idx, client_addr, Some(srv_idx)).await {
+                        Acquire::Got(i) => {
+                            same_server = i == srv_idx;
+                            srv_idx = i;
+                            rep.redispatched = true;
+                            rep.server = Some(i);
+                        }
+                        Acquire::NoServer => {
+                            super::events::no_server(shared, be_idx);
+                            rep.term = *b"SC";
+                            return None;
+                        }
+                        Acquire::QueueTimeout => {
+                            rep.term = *b"sQ";
+                            return None;
+                        }
+                    }
+                }
+                // HAProxy waits a "turn-around" delay after an error the
+                // poller reported, unless the next attempt goes elsewhere.
+                if matches!(err, ConnectError::Async(_)) && (same_server || !rr_kind || active <= 1)
+                {
+                    let pause = be
+                        .timeouts
+                        .connect
+                        .map_or(Duration::from_secs(1), |c| c.min(Duration::from_secs(1)));
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+}
+
+fn should_redispatch(
+    shared: &Shared,
+    be_idx: usize,
+    srv_idx: usize,
+    retries: u32,
+    done: u32,
+) -> bool {
+    let be = shared.proxy_cfg(be_idx);
+    let Some(interval) = be.redispatch else {
+        return false;
+    };
+    let srv_rt = &shared.proxies[be_idx].servers[srv_idx];
+    if srv_rt.state() != SrvState::Up {
+        return true;
+    }
+    let period = if interval > 0 {
+        interval
+    } else {
+        // -1: on the last retry; -N: N retries before the last.
+        (retries as i32 + 1 + interval).max(1)
+    };
+    if done as i32 % period == 0 {
+        return true;
+    }
+    let active = shared.proxies[be_idx]
+        .servers
+        .iter()
+        .filter(|s| s.usable() && !shared.server_cfg(be_idx, s.idx).opts.backup)
+        .count();
+    active > 1 && matches!(be.balance, Balance::RoundRobin | Balance::StaticRr)
+}
+
+/// A backend without servers: `dispatch ADDR`, or with `option
+/// transparent` the client's original destination.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    be: &Proxy,
+    dst: Option<SocketAddr>,
+    rep: &mut Report,
+) -> Option<(usize, TcpStream)> {
+    let _ = shared;
+    let target = match (&be.dispatch, be.options.transparent) {
+        (Some(ep), _) => connect::server_target(ep, ep.ip(), dst),
+        (None, true) => dst,
+        (None, false) => None,
+    };
+    let Some(target) = target else {
+        rep.term = *b"SC";
+        return None;
+    };
+    let start = Instant::now();
+    let fut = connect::connect(target, be.source.as_ref(), rep.client, be.options.srvtcpka);
+    let r = match be.timeouts.connect {
+        Some(t) => tokio::time::timeout(t, fut)
+            .await
+            .unwrap_or(Err(ConnectError::Timeout)),
+        None => fut.await,
+    };
+    match r {
+        Ok(s) => {
+            rep.tw = 0;
+            rep.tc = ms(start.elapsed());
+            Some((usize::MAX, s))
+        }
+        Err(ConnectError::Timeout) => {
+            rep.term = *b"sC";
+            None
+        }
+        Err(_) => {
+            rep.term = *b"SC";
+            None
+        }
+    }
+}
+
+enum Acquire {
+    Got(usize),
+    NoServer,
+    QueueTimeout,
+}
+
+/// Gets a server with a free slot from the load balancer, or waits for one
+/// in the backend queue (`timeout queue`).
+async fn acquire(
+    shared: &Shared,
+    be_idx: usize,
+    client: Option<SocketAddr>,
+    previous: Option<usize>,
+) -> Acquire {
+    let be = shared.proxy_cfg(be_idx);
+    let be_rt = &shared.proxies[be_idx];
+    let mut queue = &be_rt.queue;
+    for _ in 0..4 {
+        match be_rt.lb.pick(shared, be_idx, client, previous) {
+            Pick::Server(i) => {
+                if be_rt.servers[i].try_take() {
+                    be_rt.no_server.store(false, Ordering::Relaxed);
+                    be_rt
+                        .lb
+                        .inflight_changed(i, be_rt.servers[i].cur.load(Ordering::Relaxed));
+                    return Acquire::Got(i);
+                }
+            }
+            Pick::Queue(i) => {
+                // The key designates a full server: wait for it, unless its
+                // queue is at `maxqueue`.
+                let maxq = shared.server_cfg(be_idx, i).opts.maxqueue;
+                if maxq == 0 || be_rt.servers[i].queue.len() < maxq {
+                    queue = &be_rt.servers[i].queue;
+                }
+                break;
+            }
+            Pick::NoServer => return Acquire::NoServer,
+            Pick::AllFull => break,
+        }
+    }
+    let (tx, rx) = oneshot::channel();
+    queue.push(Waiter {
+        seq: shared.global.next_seq(),
+        tx,
+    });
+    let wait = be.timeouts.queue;
+    let got = match wait {
+        Some(t) => tokio::time::timeout(t, rx).await.ok().and_then(Result::ok),
+        None => rx.await.ok(),
+    };
+    match got {
+        Some(i) => Acquire::Got(i),
+        None => Acquire::QueueTimeout,
+    }
+}
+
+/// One connection attempt, bounded by `timeout connect`.
+async fn attempt(
+    shared: &Shared,
+    be: &Proxy,
+    srv: &Server,
+    client: Option<SocketAddr>,
+    dst: Option<SocketAddr>,
+) -> Result<TcpStream, ConnectError> {
+    let Some(target) = connect::server_target(&srv.addr, srv.resolved, dst) else {
+        return Err(ConnectError::Sync(std::io::Error::from_raw_os_error(
+            libc::EADDRNOTAVAIL,
+        )));
+    };
+    let source = srv.opts.source.as_deref().or(be.source.as_ref());
+    let keepalive = be.options.srvtcpka;
+    let fut = connect::connect(target, source, client, keepalive);
+    let _ = shared;
+    match be.timeouts.connect {
+        Some(t) => match tokio::time::timeout(t, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(ConnectError::Timeout),
+        },
+        None => fut.await,
+    }
+}
+
+/// HTTP mode arrives with its own issue; until then an HTTP proxy's
+/// traffic is forwarded as TCP and start-up says so.
+pub fn mode_forwarded_as_tcp(p: &Proxy) -> bool {
+    p.mode == Mode::Http
+}
