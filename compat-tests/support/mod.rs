@@ -3,6 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod client;
+pub mod netns;
+pub mod proxy;
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -111,4 +116,16 @@ pub fn check(bin: &Path, dir: &Path, file: &str, env: &[(&str, &str)], extra: &[
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Topology tests need root (namespaces, iptables); in CI that is a hard
+/// requirement, elsewhere the test is skipped loudly.
+pub fn require_root() -> bool {
+    if nix::unistd::Uid::effective().is_root() && std::path::Path::new("/usr/sbin/ip").exists()
+        || std::path::Path::new("/sbin/ip").exists() && nix::unistd::Uid::effective().is_root()
+    {
+        return true;
+    }
+    require("root privileges and iproute2 (network namespaces)");
+    false
 }

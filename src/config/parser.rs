@@ -875,19 +875,27 @@ fn assign_ids(cfg: &mut Config) {
                 next
             }
         };
-        let mut sused: Vec<u32> = p.servers.iter().filter_map(|s| s.opts.id).collect();
+        // HAProxy's numbering: the counter moves on for every server, also
+        // past those with an explicit id (s1, s2 id 1, s3 → 2, 1, 4).
+        let sused: Vec<u32> = p.servers.iter().filter_map(|s| s.opts.id).collect();
+        let mut assigned: Vec<u32> = Vec::new();
         let mut snext = 1u32;
         for s in p.servers.iter_mut() {
-            s.puid = match s.opts.id {
-                Some(id) => id,
-                None => {
-                    while sused.contains(&snext) {
-                        snext += 1;
-                    }
-                    sused.push(snext);
-                    snext
+            match s.opts.id {
+                Some(id) => {
+                    s.puid = id;
+                    snext += 1;
                 }
-            };
+                None => {
+                    let mut id = snext;
+                    while sused.contains(&id) || assigned.contains(&id) {
+                        id += 1;
+                    }
+                    s.puid = id;
+                    assigned.push(id);
+                    snext = id + 1;
+                }
+            }
         }
     }
 }

@@ -229,3 +229,21 @@ fn all_errors_are_reported() {
         .collect();
     assert_eq!(lines, vec![3, 4, 5]);
 }
+
+#[test]
+fn server_ids_as_haproxy_numbers_them() {
+    let c = valid(
+        "backend b\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2 id 1\n server s3 127.0.0.1:3\n\
+         backend c\n server s1 127.0.0.1:1 id 10\n server s2 127.0.0.1:2 id 5\n server s3 127.0.0.1:3\n",
+    );
+    let ids = |b: &str| -> Vec<u32> {
+        c.backend(b)
+            .unwrap()
+            .servers
+            .iter()
+            .map(|s| s.puid)
+            .collect()
+    };
+    assert_eq!(ids("b"), vec![2, 1, 4]);
+    assert_eq!(ids("c"), vec![10, 5, 3]);
+}

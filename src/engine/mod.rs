@@ -107,6 +107,7 @@ impl Engine {
                                         return;
                                     }
                                 };
+                                lb::seed_thread(t as u32);
                                 rt.block_on(serve_listeners(sh, ls));
                             })?,
                     );

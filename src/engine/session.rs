@@ -111,9 +111,25 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     }
     rep.tt = ms(start.elapsed());
     fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
+    if rep.bytes_to_server == 0 && rep.term != *b"--" {
+        discard_input(&client, shared.config.global.tune.bufsize as usize);
+    }
     drop(client);
     drop(acc.slots);
     super::events::session_end(&shared, &rep);
+}
+
+/// Reads what the client sent and nobody forwarded, as HAProxy has it in
+/// its buffer, so that closing sends a FIN rather than a reset.
+fn discard_input(client: &TcpStream, limit: usize) {
+    let mut buf = vec![0u8; 4096];
+    let mut left = limit;
+    while left > 0 {
+        match client.try_read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
 }
 
 async fn run_backend(
@@ -426,7 +442,8 @@ async fn acquire(
     let be = shared.proxy_cfg(be_idx);
     let be_rt = &shared.proxies[be_idx];
     let mut queue = &be_rt.queue;
-    for _ in 0..4 {
+    let overtaking = be_rt.lb.queue_first() && !be_rt.queue.is_empty();
+    for _ in 0..if overtaking { 0 } else { 4 } {
         match be_rt.lb.pick(shared, be_idx, client, previous) {
             Pick::Server(i) => {
                 if be_rt.servers[i].try_take() {

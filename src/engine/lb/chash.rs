@@ -7,6 +7,8 @@ use std::sync::RwLock;
 
 const SRV_EWGHT_RANGE: u32 = 4096;
 
+/// The points of one group of servers (actives, or backups: HAProxy keeps
+/// a tree per group).
 pub struct Ring {
     /// (puid, weight) per server, for rebuilding.
     servers: Vec<(u32, u32)>,
@@ -14,16 +16,16 @@ pub struct Ring {
 }
 
 impl Ring {
-    pub fn new(servers: &[(u32, u32)], usable: &[bool]) -> Ring {
+    pub fn new(servers: &[(u32, u32)], members: &[bool]) -> Ring {
         let r = Ring {
             servers: servers.to_vec(),
             inner: RwLock::new(Vec::new()),
         };
-        r.rebuild(usable);
+        r.rebuild(members);
         r
     }
 
-    /// Points of the usable servers, sorted; ties keep declaration order.
+    /// Points of the given servers, sorted; ties keep declaration order.
     pub fn rebuild(&self, usable: &[bool]) {
         let mut pts = Vec::new();
         let mut seq = 0u64;

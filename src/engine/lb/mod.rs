@@ -17,7 +17,7 @@ use std::sync::Mutex;
 /// The outcome of a pick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pick {
-    /// A server with a free slot (or one the key designates).
+    /// A server with a free slot.
     Server(usize),
     /// The key designates this server, but it is full: wait in its queue.
     Queue(usize),
@@ -27,6 +27,35 @@ pub enum Pick {
     NoServer,
 }
 
+/// Consistent-hash rings of the active and backup groups (HAProxy keeps a
+/// tree per group).
+pub struct Rings {
+    active: chash::Ring,
+    backup: chash::Ring,
+}
+
+impl Rings {
+    fn new(points: &[(u32, u32)], backup: &[bool], usable: &[bool]) -> Rings {
+        let (act, bck) = Rings::members(backup, usable);
+        Rings {
+            active: chash::Ring::new(points, &act),
+            backup: chash::Ring::new(points, &bck),
+        }
+    }
+
+    fn members(backup: &[bool], usable: &[bool]) -> (Vec<bool>, Vec<bool>) {
+        let act = usable.iter().zip(backup).map(|(u, b)| *u && !b).collect();
+        let bck = usable.iter().zip(backup).map(|(u, b)| *u && *b).collect();
+        (act, bck)
+    }
+
+    fn rebuild(&self, backup: &[bool], usable: &[bool]) {
+        let (act, bck) = Rings::members(backup, usable);
+        self.active.rebuild(&act);
+        self.backup.rebuild(&bck);
+    }
+}
+
 enum Kind {
     RoundRobin(Mutex<fwrr::Fwrr>),
     StaticRr(map::Map),
@@ -34,18 +63,18 @@ enum Kind {
     First,
     Source {
         map: map::Map,
-        ring: chash::Ring,
+        rings: Rings,
     },
     /// HTTP-keyed hashing (`uri`, `url_param`, `hdr`, `rdp-cookie`, `hash`):
-    /// the key arrives with HTTP mode; until then, round robin as HAProxy
-    /// falls back to when the key is missing.
+    /// the key arrives with HTTP mode; until then, round robin, as HAProxy
+    /// falls back when the key is missing.
     Keyed {
         map: map::Map,
-        ring: chash::Ring,
-        rr: Mutex<fwrr::Fwrr>,
+        rings: Rings,
+        rr: Box<Mutex<fwrr::Fwrr>>,
     },
     Random {
-        ring: chash::Ring,
+        rings: Rings,
         draws: u32,
     },
 }
@@ -68,14 +97,13 @@ impl Balancer {
         let usable: Vec<bool> = p.servers.iter().map(|s| !s.opts.disabled).collect();
         let puids: Vec<u32> = p.servers.iter().map(|s| s.puid).collect();
         let allbackups = p.options.allbackups;
-        let ring = || {
+        let rings = || {
             let pts: Vec<(u32, u32)> = puids.iter().copied().zip(weights.iter().copied()).collect();
-            chash::Ring::new(&pts, &usable)
+            Rings::new(&pts, &backup, &usable)
         };
+        let rr = || Mutex::new(fwrr::Fwrr::new(&weights, &backup, &usable, allbackups));
         let kind = match &p.balance {
-            Balance::RoundRobin => Kind::RoundRobin(Mutex::new(fwrr::Fwrr::new(
-                &weights, &backup, &usable, allbackups,
-            ))),
+            Balance::RoundRobin => Kind::RoundRobin(rr()),
             Balance::StaticRr => {
                 Kind::StaticRr(map::Map::new(&weights, &backup, &usable, allbackups))
             }
@@ -83,22 +111,21 @@ impl Balancer {
             Balance::First => Kind::First,
             Balance::Source => Kind::Source {
                 map: map::Map::new(&weights, &backup, &usable, allbackups),
-                ring: ring(),
+                rings: rings(),
             },
             Balance::Random { draws } => Kind::Random {
-                ring: ring(),
+                rings: rings(),
                 draws: *draws,
             },
             _ => Kind::Keyed {
                 map: map::Map::new(&weights, &backup, &usable, allbackups),
-                ring: ring(),
-                rr: Mutex::new(fwrr::Fwrr::new(&weights, &backup, &usable, allbackups)),
+                rings: rings(),
+                rr: Box::new(rr()),
             },
         };
-        let consistent = p.hash_type.method == HashMethod::Consistent;
         Balancer {
             kind,
-            consistent,
+            consistent: p.hash_type.method == HashMethod::Consistent,
             function: p.hash_type.function,
             avalanche: p.hash_type.avalanche,
             backup,
@@ -117,18 +144,34 @@ impl Balancer {
         if !act.is_empty() {
             return act;
         }
-        let bck: Vec<usize> = (0..srv.len())
-            .filter(|&i| self.backup[i] && srv[i].usable())
-            .collect();
+        let bck = (0..srv.len()).filter(|&i| self.backup[i] && srv[i].usable());
         if self.allbackups {
-            bck
+            bck.collect()
         } else {
-            bck.into_iter().take(1).collect()
+            bck.take(1).collect()
         }
     }
 
-    /// Applies `hash-type` to a key: `avalanche` (the default of
-    /// consistent hashing) mixes it.
+    /// The ring to hash on (HAProxy's group selection): actives if any is
+    /// usable, else the first usable backup alone (`Err`), else all the
+    /// backups with `option allbackups`.
+    fn ring<'a>(
+        &self,
+        rings: &'a Rings,
+        shared: &Shared,
+        be: usize,
+    ) -> Result<&'a chash::Ring, Option<usize>> {
+        let srv = &shared.proxies[be].servers;
+        if (0..srv.len()).any(|i| !self.backup[i] && srv[i].usable()) {
+            return Ok(&rings.active);
+        }
+        if !self.allbackups {
+            return Err((0..srv.len()).find(|&i| self.backup[i] && srv[i].usable()));
+        }
+        Ok(&rings.backup)
+    }
+
+    /// `avalanche` (the default of consistent hashing) mixes the key.
     fn finish_hash(&self, h: u32) -> u32 {
         if self.avalanche {
             hash::full_hash(h)
@@ -137,7 +180,8 @@ impl Balancer {
         }
     }
 
-    /// Hashes a byte key with the configured function.
+    /// Hashes a byte key with the configured function (HTTP-keyed
+    /// algorithms).
     pub fn hash_bytes(&self, key: &[u8]) -> u32 {
         let h = match self.function {
             HashFunction::Sdbm => hash::sdbm(key),
@@ -160,20 +204,22 @@ impl Balancer {
         avoid: Option<usize>,
     ) -> Pick {
         let servers = &shared.proxies[be].servers;
-        let has_slot = |i: usize| servers[i].has_free_slot();
+        // A server with connections waiting for it counts as full.
+        let has_slot = |i: usize| servers[i].has_free_slot() && servers[i].queue.is_empty();
         let cands = self.candidates(shared, be);
         if cands.is_empty() {
             return Pick::NoServer;
         }
         let chosen = match &self.kind {
-            Kind::RoundRobin(f) => {
-                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
-                f.next(&has_slot, avoid)
-            }
+            Kind::RoundRobin(f) => f
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next(&has_slot, avoid),
             Kind::StaticRr(m) => m.next(&has_slot, avoid),
-            Kind::LeastConn(lc) => lc.pick(&cands, &has_slot, avoid),
+            // leastconn counts queued connections against maxconn instead
+            Kind::LeastConn(lc) => lc.pick(&cands, &|i| servers[i].has_free_slot(), avoid),
             Kind::First => lc::first(&cands, &self.puids, &self.weights, &has_slot, avoid),
-            Kind::Source { map, ring } => {
+            Kind::Source { map, rings } => {
                 let Some(c) = client else {
                     // No address to hash (unix socket client): round robin
                     // on the map, as HAProxy falls back.
@@ -186,36 +232,46 @@ impl Balancer {
                     self.finish_hash(hash::source_key(c.ip()))
                 };
                 let s = if self.consistent {
-                    ring.lookup(h, avoid)
+                    match self.ring(rings, shared, be) {
+                        Ok(r) => r.lookup(h, avoid),
+                        Err(fbck) => fbck,
+                    }
                 } else {
                     map.hash(h)
                 };
                 return self.keyed_result(s, &has_slot);
             }
-            Kind::Keyed { rr, .. } => {
-                let mut f = rr.lock().unwrap_or_else(|e| e.into_inner());
-                f.next(&has_slot, avoid)
-            }
-            Kind::Random { ring, draws } => {
-                let mut best: Option<usize> = None;
+            Kind::Keyed { rr, .. } => rr
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next(&has_slot, avoid),
+            Kind::Random { rings, draws } => {
+                let ring = match self.ring(rings, shared, be) {
+                    Ok(r) => r,
+                    Err(fbck) => return self.keyed_result(fbck, &has_slot),
+                };
+                let load =
+                    |i: usize| u64::from(servers[i].cur.load(std::sync::atomic::Ordering::Relaxed));
+                let mut curr: Option<usize> = None;
                 for _ in 0..(*draws).max(1) {
-                    let Some(s) = ring.lookup(random_u32(), avoid) else {
-                        continue;
-                    };
-                    let load = |i: usize| {
-                        u64::from(servers[i].cur.load(std::sync::atomic::Ordering::Relaxed))
-                    };
-                    best = match best {
-                        None => Some(s),
-                        Some(b) => {
-                            // least loaded relative to weight
-                            let lhs = load(s) * u64::from(self.weights[b].max(1));
-                            let rhs = load(b) * u64::from(self.weights[s].max(1));
-                            Some(if lhs < rhs { s } else { b })
-                        }
-                    };
+                    let prev = curr;
+                    curr = ring.lookup(random_u32(), avoid);
+                    let Some(c) = curr else { break };
+                    // keep the less loaded per weight; a tie keeps the
+                    // latest draw
+                    if let Some(p) = prev
+                        && p != c
+                        && load(c) * u64::from(self.weights[p])
+                            > load(p) * u64::from(self.weights[c])
+                    {
+                        curr = Some(p);
+                    }
                 }
-                return self.keyed_result(best, &has_slot);
+                return match curr {
+                    Some(i) if has_slot(i) => Pick::Server(i),
+                    Some(_) => Pick::AllFull,
+                    None => Pick::NoServer,
+                };
             }
         };
         match chosen {
@@ -232,6 +288,15 @@ impl Balancer {
         }
     }
 
+    /// roundrobin, static-rr and first never let a new connection overtake
+    /// those already waiting in the backend queue.
+    pub fn queue_first(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::RoundRobin(_) | Kind::StaticRr(_) | Kind::First
+        )
+    }
+
     /// A server's usability changed (health, maintenance, drain).
     pub fn set_usable(&self, shared: &Shared, be: usize, i: usize, usable: bool) {
         let all: Vec<bool> = shared.proxies[be]
@@ -239,23 +304,23 @@ impl Balancer {
             .iter()
             .map(|s| s.usable())
             .collect();
+        let set_rr = |f: &Mutex<fwrr::Fwrr>| {
+            let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+            if usable { f.set_up(i) } else { f.set_down(i) }
+        };
         match &self.kind {
-            Kind::RoundRobin(f) => {
-                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
-                if usable { f.set_up(i) } else { f.set_down(i) }
-            }
+            Kind::RoundRobin(f) => set_rr(f),
             Kind::StaticRr(m) => m.set_usable(i, usable),
-            Kind::Source { map, ring } => {
+            Kind::Source { map, rings } => {
                 map.set_usable(i, usable);
-                ring.rebuild(&all);
+                rings.rebuild(&self.backup, &all);
             }
-            Kind::Keyed { map, ring, rr } => {
+            Kind::Keyed { map, rings, rr } => {
                 map.set_usable(i, usable);
-                ring.rebuild(&all);
-                let mut f = rr.lock().unwrap_or_else(|e| e.into_inner());
-                if usable { f.set_up(i) } else { f.set_down(i) }
+                rings.rebuild(&self.backup, &all);
+                set_rr(rr);
             }
-            Kind::Random { ring, .. } => ring.rebuild(&all),
+            Kind::Random { rings, .. } => rings.rebuild(&self.backup, &all),
             Kind::LeastConn(_) | Kind::First => {}
         }
     }
@@ -263,8 +328,9 @@ impl Balancer {
     /// A server's effective weight changed (slow start, `set weight`).
     pub fn set_weight(&self, i: usize, uweight: u32) {
         if let Kind::RoundRobin(f) = &self.kind {
-            let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
-            f.set_weight(i, uweight);
+            f.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .set_weight(i, uweight);
         }
     }
 
@@ -276,11 +342,25 @@ impl Balancer {
     }
 }
 
+thread_local! {
+    /// HAProxy's per-thread xorshift32 generator, seeded as HAProxy seeds
+    /// it (2463534242 + 64 × thread number): with one thread, `balance
+    /// random` picks the same sequence as HAProxy.
+    static PRNG: std::cell::Cell<u32> = const { std::cell::Cell::new(2_463_534_242) };
+}
+
+/// Sets this thread's generator for engine thread `tid`.
+pub fn seed_thread(tid: u32) {
+    PRNG.with(|p| p.set(2_463_534_242u32.wrapping_add(tid.wrapping_mul(64))));
+}
+
 fn random_u32() -> u32 {
-    let mut b = [0u8; 4];
-    // SAFETY: b is a valid writable buffer of 4 bytes.
-    unsafe {
-        libc::getrandom(b.as_mut_ptr().cast(), 4, 0);
-    }
-    u32::from_ne_bytes(b)
+    PRNG.with(|p| {
+        let mut x = p.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p.set(x);
+        x
+    })
 }
