@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::time::Duration;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
@@ -46,11 +46,23 @@ pub struct Outcome {
     pub to_client: u64,
 }
 
-/// Which directions use splice(2).
+/// When a direction uses splice(2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpliceMode {
+    /// Always copy through a buffer.
+    #[default]
+    Never,
+    /// Once a read fills a whole buffer.
+    Bulk,
+    /// From the first byte.
+    Always,
+}
+
+/// Splicing of each direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Splice {
-    pub request: bool,
-    pub response: bool,
+    pub request: SpliceMode,
+    pub response: SpliceMode,
 }
 
 thread_local! {
@@ -122,7 +134,11 @@ struct Direction {
     eof: bool,
     /// EOF was forwarded (shutdown of the destination's write side).
     shut: bool,
+    /// splice(2) is allowed for this direction.
     splice: bool,
+    /// A read filled a whole buffer: the direction carries bulk data, and
+    /// from now on moves it through a pipe without copying it to user space.
+    bulk: bool,
     bytes: u64,
     bufsize: usize,
 }
@@ -138,12 +154,13 @@ enum Step {
 }
 
 impl Direction {
-    fn new(splice: bool, bufsize: usize) -> Self {
+    fn new(splice: SpliceMode, bufsize: usize) -> Self {
         Direction {
             hold: Hold::Empty,
             eof: false,
             shut: false,
-            splice,
+            splice: splice != SpliceMode::Never,
+            bulk: splice == SpliceMode::Always,
             bytes: 0,
             bufsize,
         }
@@ -159,7 +176,7 @@ impl Direction {
 
     /// Reads what is available from `src` (only when nothing is held).
     fn read(&mut self, src: &TcpStream) -> Step {
-        if self.splice {
+        if self.splice && self.bulk {
             let (r, w) = match take_pipe() {
                 Ok(p) => p,
                 Err(_) => {
@@ -211,6 +228,7 @@ impl Direction {
                     Step::Progress
                 }
                 Ok(n) => {
+                    self.bulk = n == buf.len();
                     self.hold = Hold::Buf {
                         buf,
                         start: 0,
@@ -309,15 +327,13 @@ impl Direction {
     }
 }
 
-fn deadline(t: Option<Duration>) -> Option<Instant> {
-    t.map(|d| Instant::now() + d)
+fn deadline(now: Instant, t: Option<Duration>) -> Option<Instant> {
+    t.map(|d| now + d)
 }
 
-async fn wait_until(d: Option<Instant>) {
-    match d {
-        Some(d) => sleep_until(d).await,
-        None => std::future::pending().await,
-    }
+/// Far enough to mean "no timeout" for a timer that must exist.
+fn never() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365)
 }
 
 /// Runs the data phase until both directions are closed, a side times out
@@ -332,8 +348,18 @@ pub async fn forward(
 ) -> Outcome {
     let mut up = Direction::new(splice.request, bufsize);
     let mut down = Direction::new(splice.response, bufsize);
-    let mut client_deadline = deadline(timers.client);
-    let mut server_deadline = deadline(timers.server);
+    let start = Instant::now();
+    let mut client_deadline = deadline(start, timers.client);
+    let mut server_deadline = deadline(start, timers.server);
+    // One timer for both sides, moved lazily: activity only updates the
+    // deadlines, and the timer is re-armed when it fires early. Resetting
+    // it on every read and write would cost a timer-wheel update each.
+    let first = [client_deadline, server_deadline]
+        .into_iter()
+        .flatten()
+        .min();
+    let timer = sleep_until(first.unwrap_or_else(never));
+    tokio::pin!(timer);
     tokio::pin!(kill);
 
     let end = loop {
@@ -396,19 +422,28 @@ pub async fn forward(
             break End::Done;
         }
         // A side that closed its sending direction runs on its -fin timer.
-        if client_active {
-            client_deadline = deadline(if up.eof {
-                timers.client_fin.or(timers.client)
-            } else {
-                timers.client
-            });
-        }
-        if server_active {
-            server_deadline = deadline(if down.eof {
-                timers.server_fin.or(timers.server)
-            } else {
-                timers.server
-            });
+        if client_active || server_active {
+            let now = Instant::now();
+            if client_active {
+                client_deadline = deadline(
+                    now,
+                    if up.eof {
+                        timers.client_fin.or(timers.client)
+                    } else {
+                        timers.client
+                    },
+                );
+            }
+            if server_active {
+                server_deadline = deadline(
+                    now,
+                    if down.eof {
+                        timers.server_fin.or(timers.server)
+                    } else {
+                        timers.server
+                    },
+                );
+            }
         }
 
         tokio::select! {
@@ -416,8 +451,17 @@ pub async fn forward(
             _ = server.writable(), if up.has_data() => {}
             _ = server.readable(), if down.wants_read() => {}
             _ = client.writable(), if down.has_data() => {}
-            _ = wait_until(client_deadline) => break End::ClientTimeout,
-            _ = wait_until(server_deadline) => break End::ServerTimeout,
+            _ = &mut timer => {
+                let now = Instant::now();
+                if client_deadline.is_some_and(|d| d <= now) {
+                    break End::ClientTimeout;
+                }
+                if server_deadline.is_some_and(|d| d <= now) {
+                    break End::ServerTimeout;
+                }
+                let next = [client_deadline, server_deadline].into_iter().flatten().min();
+                timer.as_mut().reset(next.unwrap_or_else(never));
+            }
             _ = &mut kill => break End::Killed,
         }
     };
@@ -428,9 +472,4 @@ pub async fn forward(
         to_server: up.bytes,
         to_client: down.bytes,
     }
-}
-
-/// The raw fd, for socket options set outside tokio.
-pub fn raw(s: &TcpStream) -> i32 {
-    s.as_raw_fd()
 }
