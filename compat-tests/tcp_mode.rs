@@ -8,35 +8,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use support::client::{self, Ending};
 use support::netns::{Ns, Topology, unique};
-use support::proxy::{Running, Which};
+use support::proxy::{Which, each};
 use support::servers::{Behaviour, Servers};
-
-const BOTH: [Which; 2] = [Which::Haproxy, Which::Rproxy];
 
 fn sa(ip: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
-}
-
-/// Runs `scenario` against haproxy, then rproxy, on `cfg` in `lb`.
-fn each<T>(
-    lb: &Ns,
-    cfg: &str,
-    ready: SocketAddr,
-    mut scenario: impl FnMut() -> T,
-) -> Vec<(Which, T)> {
-    let mut out = Vec::new();
-    for w in BOTH {
-        let Some(p) = Running::start(w, &lb.name, cfg, ready) else {
-            return Vec::new();
-        };
-        let r = scenario();
-        let stderr = p.stop();
-        if std::env::var("RPROXY_TEST_VERBOSE").is_ok() {
-            eprintln!("--- {} stderr:\n{stderr}", w.name());
-        }
-        out.push((w, r));
-    }
-    out
 }
 
 fn transparent_setup(topo: &Topology) {

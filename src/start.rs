@@ -19,53 +19,95 @@ fn alert(msg: &str) {
     eprintln!("[ALERT]    ({}) : {msg}", pid());
 }
 
-/// The process-wide connection limit: `-n`, else global `maxconn`, else
-/// what the file-descriptor limit allows (HAProxy: two fds per connection
-/// plus a reserve).
-pub fn effective_maxconn(cli: &Cli, cfg: &Config) -> u32 {
-    if let Some(n) = cli.maxconn.filter(|n| *n > 0) {
-        return n;
-    }
-    if let Some(n) = cfg.global.maxconn {
-        return n;
-    }
-    let nofile = cfg
-        .global
-        .ulimit_n
-        .or_else(|| {
-            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-                .ok()
-                .map(|(soft, _)| soft)
-        })
-        .unwrap_or(1024);
-    (nofile.saturating_sub(40) / 2).clamp(1, u64::from(u32::MAX)) as u32
+fn warning(msg: &str) {
+    eprintln!("[WARNING]  ({}) : {msg}", pid());
 }
 
-/// Raises RLIMIT_NOFILE to what `maxconn` needs (or to `ulimit-n`). When
-/// maxconn was derived from the limit, it already fits.
-fn raise_fd_limit(cli: &Cli, cfg: &Config, maxconn: u32, listeners: usize) -> Result<(), String> {
+/// The connection limit set by `-n`, else by global `maxconn`.
+fn explicit_maxconn(cli: &Cli, cfg: &Config) -> Option<u32> {
+    cli.maxconn.filter(|n| *n > 0).or(cfg.global.maxconn)
+}
+
+/// HAProxy's floor for a maxconn derived from the descriptor limit.
+const DEFAULT_MAXCONN: u64 = 100;
+
+/// Descriptors besides two per connection: one per listener, ten spare,
+/// and three per thread (event loop and wake-up pipe), as HAProxy counts.
+fn fd_reserve(listeners: usize, threads: usize) -> u64 {
+    listeners as u64 + 10 + 3 * threads as u64
+}
+
+/// The process-wide connection limit: `-n`, else global `maxconn`, else
+/// what the descriptor limit allows (HAProxy: two per connection, from the
+/// larger of the soft and hard limits, which it then raises to).
+fn derived_maxconn(cli: &Cli, cfg: &Config, listeners: usize, threads: usize) -> u32 {
+    if let Some(n) = explicit_maxconn(cli, cfg) {
+        return n;
+    }
+    use nix::sys::resource::{Resource, getrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
+    let remain = soft
+        .max(hard)
+        .saturating_sub(fd_reserve(listeners, threads));
+    u32::try_from((remain / 2).max(DEFAULT_MAXCONN)).unwrap_or(u32::MAX)
+}
+
+/// `argv[0]`, which HAProxy puts in its start-up messages.
+fn argv0() -> String {
+    std::env::args().next().unwrap_or_else(|| "rproxy".into())
+}
+
+/// Raises RLIMIT_NOFILE to what `maxconn` needs (or to `ulimit-n`), as
+/// HAProxy does (it only ever raises it), and returns the maxconn to run
+/// with. With `strict-limits` a limit that cannot be met stops start-up as
+/// in HAProxy, and with `no strict-limits` it is reported and ignored.
+/// Unset, HAProxy 2.6 behaves as `strict-limits`; rproxy instead warns and
+/// lowers maxconn to what the limit allows, so that connections wait in
+/// the backlog instead of the process failing to start.
+fn fit_fd_limit(cfg: &Config, maxconn: u32, reserve: u64) -> Result<u32, String> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let explicit = cli.maxconn.is_some() || cfg.global.maxconn.is_some();
-    if !explicit && cfg.global.ulimit_n.is_none() {
-        return Ok(());
-    }
-    let needed = cfg
-        .global
-        .ulimit_n
-        .unwrap_or_else(|| u64::from(maxconn) * 2 + listeners as u64 + 100);
+    let strict = cfg.global.strict_limits;
+    let argv0 = argv0();
+    let maxsock = u64::from(maxconn) * 2 + reserve;
+    let wanted = cfg.global.ulimit_n.unwrap_or(maxsock);
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| e.to_string())?;
-    if soft >= needed {
-        return Ok(());
+    let mut limit = soft;
+    if soft < wanted {
+        let target = wanted.min(hard);
+        if target < wanted && strict == Some(true) {
+            return Err(format!(
+                "[{argv0}.main()] Cannot raise FD limit to {wanted}, limit is {hard}."
+            ));
+        }
+        setrlimit(Resource::RLIMIT_NOFILE, target, hard).map_err(|e| e.to_string())?;
+        limit = target;
+        if target < wanted {
+            warning(&format!(
+                "[{argv0}.main()] Cannot raise FD limit to {wanted}, limit is {hard}."
+            ));
+        }
     }
-    let target = needed.min(hard);
-    setrlimit(Resource::RLIMIT_NOFILE, target, hard.max(target)).map_err(|e| e.to_string())?;
-    if target < needed {
-        eprintln!(
-            "[WARNING]  ({}) : [rproxy.main()] Cannot raise FD limit to {needed}, limit is {hard}. rproxy runs with {target} file descriptors; HAProxy 2.6 would refuse to start.",
-            pid()
-        );
+    if limit >= maxsock {
+        return Ok(maxconn);
     }
-    Ok(())
+    let too_low = format!(
+        "[{argv0}.main()] FD limit ({limit}) too low for maxconn={maxconn}/maxsock={maxsock}. Please raise 'ulimit-n' to {maxsock} or more to avoid any trouble."
+    );
+    match strict {
+        Some(true) => Err(too_low),
+        Some(false) => {
+            alert(&too_low);
+            Ok(maxconn)
+        }
+        None => {
+            let fitted = (limit.saturating_sub(reserve) / 2).max(1);
+            let fitted = u32::try_from(fitted).unwrap_or(u32::MAX).min(maxconn);
+            warning(&format!(
+                "{too_low} rproxy lowers maxconn to {fitted} (HAProxy 2.6 would refuse to start)."
+            ));
+            Ok(fitted)
+        }
+    }
 }
 
 /// Effective capabilities of this process, from /proc/self/status.
@@ -219,13 +261,14 @@ pub fn run(cli: Cli) -> i32 {
         std::sync::atomic::Ordering::Relaxed,
     );
 
-    let maxconn = effective_maxconn(&cli, &cfg);
     let threads = cfg
         .global
         .nbthread
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let model = ThreadModel::from_env();
     let reuseport = !(cli.no_reuseport || cfg.global.noreuseport) || model == ThreadModel::PerCore;
+    // Listen backlogs default to maxconn: a first estimate is enough.
+    let maxconn = derived_maxconn(&cli, &cfg, 0, threads);
     let listeners = match listener::bind_all(&cfg, maxconn, reuseport, model.copies(threads)) {
         Ok(l) => l,
         Err(e) => {
@@ -234,10 +277,14 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
-    if let Err(e) = raise_fd_limit(&cli, &cfg, maxconn, listeners.len()) {
-        alert(&format!("[rproxy.main()] Cannot raise FD limit: {e}"));
-        return 1;
-    }
+    let maxconn = derived_maxconn(&cli, &cfg, listeners.len(), threads);
+    let maxconn = match fit_fd_limit(&cfg, maxconn, fd_reserve(listeners.len(), threads)) {
+        Ok(m) => m,
+        Err(e) => {
+            alert(&e);
+            return 1;
+        }
+    };
 
     // The new process is bound: ask old ones to finish (-sf) or stop (-st).
     signal_old(&cli.soft_stop_pids(), Signal::SIGUSR1);

@@ -40,18 +40,31 @@ impl Running {
     /// Starts `which` in the foreground on `cfg_text`, inside namespace
     /// `ns` ("" = here), and waits until `ready` accepts connections.
     pub fn start(which: Which, ns: &str, cfg_text: &str, ready: SocketAddr) -> Option<Running> {
+        Self::start_with(which, ns, cfg_text, ready, &[])
+    }
+
+    /// As `start`, with the proxy run through `wrapper` (for example
+    /// `prlimit --nofile=64:64`).
+    pub fn start_with(
+        which: Which,
+        ns: &str,
+        cfg_text: &str,
+        ready: SocketAddr,
+        wrapper: &[&str],
+    ) -> Option<Running> {
         let bin = which.bin()?;
         let dir = std::env::temp_dir().join(super::netns::unique(which.name()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let cfg = dir.join("test.cfg");
         std::fs::write(&cfg, cfg_text).expect("write cfg");
-        let mut cmd = if ns.is_empty() {
-            Command::new(&bin)
-        } else {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns]).arg(&bin);
-            c
-        };
+        let mut argv: Vec<std::ffi::OsString> = Vec::new();
+        if !ns.is_empty() {
+            argv.extend(["ip", "netns", "exec", ns].map(Into::into));
+        }
+        argv.extend(wrapper.iter().map(Into::into));
+        argv.push(bin.into_os_string());
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
         cmd.arg("-db")
             .arg("-f")
             .arg(&cfg)
@@ -95,10 +108,6 @@ impl Running {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), sig);
     }
 
-    fn _unused(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
-    }
-
     /// Stops the proxy and returns what it printed on stderr.
     pub fn stop(mut self) -> String {
         self.kill()
@@ -139,4 +148,30 @@ pub fn listening(ns: &str, port: u16) -> bool {
     cmd.output()
         .map(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
         .unwrap_or(false)
+}
+
+/// Both proxies, reference first.
+pub const BOTH: [Which; 2] = [Which::Haproxy, Which::Rproxy];
+
+/// Runs `scenario` against haproxy, then rproxy, on `cfg` in namespace
+/// `lb`; empty when haproxy is missing outside CI.
+pub fn each<T>(
+    lb: &super::netns::Ns,
+    cfg: &str,
+    ready: SocketAddr,
+    mut scenario: impl FnMut() -> T,
+) -> Vec<(Which, T)> {
+    let mut out = Vec::new();
+    for w in BOTH {
+        let Some(p) = Running::start(w, &lb.name, cfg, ready) else {
+            return Vec::new();
+        };
+        let r = scenario();
+        let stderr = p.stop();
+        if std::env::var("RPROXY_TEST_VERBOSE").is_ok() {
+            eprintln!("--- {} stderr:\n{stderr}", w.name());
+        }
+        out.push((w, r));
+    }
+    out
 }

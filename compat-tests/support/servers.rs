@@ -18,6 +18,12 @@ pub enum Behaviour {
     Close,
     /// Sends the banner, then a byte stream of this many bytes, then closes.
     Stream(usize),
+    /// Reads until EOF, then answers "got N\n" (the bytes it read) and
+    /// closes: shows that a half-closed client still gets its answer.
+    Count,
+    /// Sends the banner and this many bytes, then resets the connection
+    /// (a server that vanishes mid-transfer).
+    Abort(usize),
 }
 
 /// One accepted connection as the server saw it.
@@ -111,6 +117,25 @@ fn handle(mut c: TcpStream, name: &str, peer: SocketAddr, beh: Behaviour) {
                     }
                 }
             }
+        }
+        Behaviour::Count => {
+            let mut buf = [0u8; 16384];
+            let mut total = 0;
+            loop {
+                match c.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => total += n,
+                    Err(_) => return,
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            let _ = c.write_all(format!("got {total}\n").as_bytes());
+        }
+        Behaviour::Abort(n) => {
+            let _ = c.write_all(format!("{name} {peer}\n").as_bytes());
+            let _ = c.write_all(&vec![b'x'; n]);
+            // SO_LINGER 0: close(2) sends a reset.
+            let _ = socket2::SockRef::from(&c).set_linger(Some(Duration::ZERO));
         }
         Behaviour::Stream(n) => {
             let _ = c.write_all(format!("{name} {peer}\n").as_bytes());

@@ -2,6 +2,7 @@
 //! (`source`, `usesrc clientip|client|ADDR`, `interface`), the socket
 //! options HAProxy sets, and the connect itself.
 
+use super::dst::Dst;
 use crate::config::address::{Endpoint, Port};
 use crate::config::model::{Source, UseSrc};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -223,21 +224,21 @@ pub fn make_transparent(sock: &Socket, v4: bool) -> io::Result<()> {
 pub fn server_target(
     ep: &Endpoint,
     resolved: Option<IpAddr>,
-    client_dst: Option<SocketAddr>,
+    client_dst: &Dst<'_>,
 ) -> Option<SocketAddr> {
     let ip = match resolved {
         // `0.0.0.0` means "the client's original destination".
-        Some(ip) if ip.is_unspecified() => client_dst?.ip(),
+        Some(ip) if ip.is_unspecified() => client_dst.get()?.ip(),
         Some(ip) => ip,
         None => return None,
     };
     let port = match ep.port() {
         Port::Fixed(p) if p != 0 => p,
         Port::Offset(o) => {
-            let base = i32::from(client_dst?.port());
+            let base = i32::from(client_dst.get()?.port());
             u16::try_from(base + o).ok()?
         }
-        _ => client_dst?.port(),
+        _ => client_dst.get()?.port(),
     };
     Some(SocketAddr::new(ip, port))
 }
@@ -253,21 +254,24 @@ mod tests {
         let dst: SocketAddr = "198.18.0.1:8080".parse().unwrap();
         let ep = parse("10.0.0.1", Use::Server, false).unwrap();
         assert_eq!(
-            server_target(&ep, ep.ip(), Some(dst)),
+            server_target(&ep, ep.ip(), &Dst::known(Some(dst))),
             Some("10.0.0.1:8080".parse().unwrap())
         );
         let ep = parse("10.0.0.1:+10", Use::Server, false).unwrap();
         assert_eq!(
-            server_target(&ep, ep.ip(), Some(dst)),
+            server_target(&ep, ep.ip(), &Dst::known(Some(dst))),
             Some("10.0.0.1:8090".parse().unwrap())
         );
         let ep = parse("10.0.0.1:81", Use::Server, false).unwrap();
         assert_eq!(
-            server_target(&ep, ep.ip(), Some(dst)),
+            server_target(&ep, ep.ip(), &Dst::known(Some(dst))),
             Some("10.0.0.1:81".parse().unwrap())
         );
         let ep = parse("0.0.0.0", Use::Server, false).unwrap();
-        assert_eq!(server_target(&ep, ep.ip(), Some(dst)), Some(dst));
-        assert_eq!(server_target(&ep, None, Some(dst)), None);
+        assert_eq!(
+            server_target(&ep, ep.ip(), &Dst::known(Some(dst))),
+            Some(dst)
+        );
+        assert_eq!(server_target(&ep, None, &Dst::known(Some(dst))), None);
     }
 }

@@ -75,6 +75,34 @@ thread_local! {
 
 const POOL_MAX: usize = 256;
 
+/// The most one splice(2) call moves into a pipe.
+const SPLICE_MAX: usize = 1 << 20;
+
+/// Reads from `src` with `op`, which returns the count and whether it was
+/// short. A short read drained the socket: its readiness is cleared at
+/// once, as HAProxy does with edge-triggered epoll, so the next attempt
+/// waits for the next event instead of costing a read(2) that returns
+/// EAGAIN — two system calls fewer per request on a kept-alive connection.
+/// Readiness that arrived meanwhile is not lost: tokio only clears the
+/// readiness it observed before the read.
+fn read_drained(
+    src: &TcpStream,
+    mut op: impl FnMut() -> io::Result<(usize, bool)>,
+) -> io::Result<usize> {
+    let mut drained = None;
+    let res = src.try_io(Interest::READABLE, || match op()? {
+        (n, true) if n > 0 => {
+            drained = Some(n);
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        (n, _) => Ok(n),
+    });
+    match drained {
+        Some(n) => Ok(n),
+        None => res,
+    }
+}
+
 fn take_buffer(size: usize) -> Box<[u8]> {
     BUFFERS
         .with(|p| {
@@ -185,16 +213,17 @@ impl Direction {
                     return self.read(src);
                 }
             };
-            let res = src.try_io(Interest::READABLE, || {
+            let res = read_drained(src, || {
                 nix::fcntl::splice(
                     src,
                     None,
                     &w,
                     None,
-                    1 << 20,
+                    SPLICE_MAX,
                     nix::fcntl::SpliceFFlags::SPLICE_F_MOVE
                         | nix::fcntl::SpliceFFlags::SPLICE_F_NONBLOCK,
                 )
+                .map(|n| (n, n < SPLICE_MAX))
                 .map_err(io::Error::from)
             });
             match res {
@@ -221,14 +250,19 @@ impl Direction {
             }
         } else {
             let mut buf = take_buffer(self.bufsize);
-            match src.try_read(&mut buf) {
+            let res = read_drained(src, || {
+                nix::unistd::read(src, &mut buf)
+                    .map(|n| (n, n < self.bufsize))
+                    .map_err(io::Error::from)
+            });
+            match res {
                 Ok(0) => {
                     give_buffer(buf);
                     self.eof = true;
                     Step::Progress
                 }
                 Ok(n) => {
-                    self.bulk = n == buf.len();
+                    self.bulk = n == self.bufsize;
                     self.hold = Hold::Buf {
                         buf,
                         start: 0,
@@ -310,10 +344,14 @@ impl Direction {
         }
     }
 
-    /// Forwards EOF once everything read was written.
-    fn finish(&mut self, dst: &TcpStream) {
+    /// Forwards EOF once everything read was written. When the other
+    /// direction is already over, both sockets are about to be closed, and
+    /// close(2) sends the FIN: no shutdown(2) needed.
+    fn finish(&mut self, dst: &TcpStream, other_over: bool) {
         if self.eof && !self.has_data() && !self.shut {
-            let _ = socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write);
+            if !other_over {
+                let _ = socket2::SockRef::from(dst).shutdown(std::net::Shutdown::Write);
+            }
             self.shut = true;
         }
     }
@@ -409,8 +447,8 @@ pub async fn forward(
                     _ => {}
                 }
             }
-            up.finish(server);
-            down.finish(client);
+            up.finish(server, down.shut);
+            down.finish(client, up.shut);
             if failure.is_some() || !progressed {
                 break;
             }

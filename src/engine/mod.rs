@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod connect;
+pub mod dst;
 pub mod events;
 pub mod forward;
 pub mod lb;
@@ -236,13 +237,14 @@ async fn accept_loop(shared: Arc<Shared>, l: Listener) {
             _ = stop.wait_for(|s| *s) => return,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 shared.global.actconn.fetch_add(1, Ordering::AcqRel);
                 shared.global.total.fetch_add(1, Ordering::Relaxed);
                 let sh = Arc::clone(&shared);
                 tokio::spawn(async move {
                     let acc = Accepted {
                         stream,
+                        peer,
                         frontend: fe,
                         bind,
                         slots: Slots { global, frontend },

@@ -2,11 +2,11 @@
 //! then `default_backend`, then the proxy itself when it is a `listen`.
 
 use super::acl;
+use super::dst::Dst;
 use super::sample::{self, Context};
 use super::state::Shared;
 use crate::config::model::{BackendTarget, LfNode, LogFormat};
 use std::net::SocketAddr;
-use tokio::net::TcpStream;
 
 /// Where a `use_backend` rule sends traffic.
 pub enum Target {
@@ -62,7 +62,7 @@ pub struct L4<'a> {
     pub frontend: usize,
     pub backend: Option<usize>,
     pub client: Option<SocketAddr>,
-    pub local: Option<SocketAddr>,
+    pub local: &'a Dst<'a>,
 }
 
 impl Context for L4<'_> {
@@ -70,7 +70,7 @@ impl Context for L4<'_> {
         self.client
     }
     fn frontend_addr(&self) -> Option<SocketAddr> {
-        self.local
+        self.local.get()
     }
     fn frontend_name(&self) -> &str {
         &self.shared.proxy_cfg(self.frontend).name
@@ -114,9 +114,8 @@ pub fn render_samples(lf: &LogFormat, ctx: &dyn Context) -> Option<String> {
 pub fn backend_for(
     shared: &Shared,
     fe: usize,
-    client: &TcpStream,
     client_addr: Option<SocketAddr>,
-    dst: Option<SocketAddr>,
+    dst: &Dst<'_>,
 ) -> Option<usize> {
     let sw = &shared.proxies[fe].switching;
     let ctx = L4 {
@@ -124,7 +123,7 @@ pub fn backend_for(
         frontend: fe,
         backend: None,
         client: client_addr,
-        local: dst.or_else(|| client.local_addr().ok()),
+        local: dst,
     };
     for (target, cond) in &sw.rules {
         if !acl::holds(cond.as_ref(), &ctx) {

@@ -3,6 +3,7 @@
 //! phase. The steps each record what the log line will need.
 
 use super::connect::{self, ConnectError};
+use super::dst::Dst;
 use super::forward::{self, End, Splice, SpliceMode, Timers};
 use super::lb::Pick;
 use super::state::{Shared, SrvState, Waiter};
@@ -46,6 +47,8 @@ pub struct Report {
 /// Everything a session needs from its listener.
 pub struct Accepted {
     pub stream: TcpStream,
+    /// The client's address, as accept(2) returned it.
+    pub peer: SocketAddr,
     pub frontend: usize,
     pub bind: usize,
     pub slots: Slots,
@@ -55,26 +58,12 @@ fn ms(d: Duration) -> i64 {
     d.as_millis().min(i64::MAX as u128) as i64
 }
 
-/// Client's original destination: with TPROXY or a plain bind it is the
-/// local address; with iptables REDIRECT it is SO_ORIGINAL_DST.
-fn original_dst(s: &TcpStream) -> Option<SocketAddr> {
-    let local = s.local_addr().ok()?;
-    if local.is_ipv4()
-        && let Ok(orig) = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::OriginalDst)
-    {
-        let ip = std::net::Ipv4Addr::from(u32::from_be(orig.sin_addr.s_addr));
-        let port = u16::from_be(orig.sin_port);
-        return Some(SocketAddr::new(ip.into(), port));
-    }
-    Some(local)
-}
-
 pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     let start = Instant::now();
     let mut rep = Report {
         accept: std::time::SystemTime::now(),
-        client: acc.stream.peer_addr().ok(),
-        local: acc.stream.local_addr().ok(),
+        client: Some(acc.peer),
+        local: None,
         frontend: acc.frontend,
         backend: None,
         server: None,
@@ -100,14 +89,17 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     }
 
     let client = acc.stream;
-    let dst = original_dst(&client);
-    crate::log::traffic::connect_line(&shared, acc.frontend, rep.client, rep.local);
-    match super::route::backend_for(&shared, acc.frontend, &client, rep.client, dst) {
+    let dst = Dst::of(&client);
+    crate::log::traffic::connect_line(&shared, acc.frontend, rep.client, || dst.get());
+    match super::route::backend_for(&shared, acc.frontend, rep.client, &dst) {
         Some(be) => {
             rep.backend = Some(be);
-            run_backend(&shared, fe, be, &client, dst, &mut rep, start).await;
+            run_backend(&shared, fe, be, &client, &dst, &mut rep, start).await;
         }
         None => rep.term = *b"SC",
+    }
+    if crate::log::traffic::logs(acc.frontend) {
+        rep.local = dst.get();
     }
     rep.tt = ms(start.elapsed());
     fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
@@ -137,7 +129,7 @@ async fn run_backend(
     fe: &Proxy,
     be_idx: usize,
     client: &TcpStream,
-    dst: Option<SocketAddr>,
+    dst: &Dst<'_>,
     rep: &mut Report,
     start: Instant,
 ) {
@@ -250,7 +242,7 @@ pub fn release_server(shared: &Shared, be_idx: usize, srv_idx: usize) {
 async fn establish(
     shared: &Arc<Shared>,
     be_idx: usize,
-    dst: Option<SocketAddr>,
+    dst: &Dst<'_>,
     rep: &mut Report,
     start: Instant,
 ) -> Option<(usize, TcpStream)> {
@@ -259,7 +251,7 @@ async fn establish(
     let client_addr = rep.client;
     let queue_start = Instant::now();
     if be.servers.is_empty() {
-        return dispatch(shared, be, dst, rep).await;
+        return dispatch(be, dst, rep).await;
     }
     let mut srv_idx = match acquire(shared, be_idx, client_addr, None).await {
         Acquire::Got(i) => i,
@@ -281,7 +273,7 @@ async fn establish(
     let mut attempts_left = retries;
     loop {
         let srv = shared.server_cfg(be_idx, srv_idx);
-        let result = attempt(shared, be, srv, client_addr, dst).await;
+        let result = attempt(be, srv, client_addr, dst).await;
         match result {
             Ok(stream) => {
                 rep.tc = ms(connect_start.elapsed());
@@ -382,16 +374,10 @@ fn should_redispatch(
 
 /// A backend without servers: `dispatch ADDR`, or with `option
 /// transparent` the client's original destination.
-async fn dispatch(
-    shared: &Arc<Shared>,
-    be: &Proxy,
-    dst: Option<SocketAddr>,
-    rep: &mut Report,
-) -> Option<(usize, TcpStream)> {
-    let _ = shared;
+async fn dispatch(be: &Proxy, dst: &Dst<'_>, rep: &mut Report) -> Option<(usize, TcpStream)> {
     let target = match (&be.dispatch, be.options.transparent) {
         (Some(ep), _) => connect::server_target(ep, ep.ip(), dst),
-        (None, true) => dst,
+        (None, true) => dst.get(),
         (None, false) => None,
     };
     let Some(target) = target else {
@@ -483,11 +469,10 @@ async fn acquire(
 
 /// One connection attempt, bounded by `timeout connect`.
 async fn attempt(
-    shared: &Shared,
     be: &Proxy,
     srv: &Server,
     client: Option<SocketAddr>,
-    dst: Option<SocketAddr>,
+    dst: &Dst<'_>,
 ) -> Result<TcpStream, ConnectError> {
     let Some(target) = connect::server_target(&srv.addr, srv.resolved, dst) else {
         return Err(ConnectError::Sync(std::io::Error::from_raw_os_error(
@@ -497,7 +482,6 @@ async fn attempt(
     let source = srv.opts.source.as_deref().or(be.source.as_ref());
     let keepalive = be.options.srvtcpka;
     let fut = connect::connect(target, source, client, keepalive);
-    let _ = shared;
     match be.timeouts.connect {
         Some(t) => match tokio::time::timeout(t, fut).await {
             Ok(r) => r,

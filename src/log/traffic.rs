@@ -4,6 +4,7 @@
 use super::format::{self, Value, Vars};
 use crate::config::logformat;
 use crate::config::model::{Level, LfVar, LogFormat, LogStyle};
+use crate::engine::dst::Dst;
 use crate::engine::route::L4;
 use crate::engine::sample::Context;
 use crate::engine::session::Report;
@@ -54,10 +55,12 @@ impl Vars for SessionVars<'_> {
             LfVar::FrontendIp => self
                 .l4
                 .local
+                .get()
                 .map_or(Value::Absent, |c| Value::Str(c.ip().to_string())),
             LfVar::FrontendPort => self
                 .l4
                 .local
+                .get()
                 .map_or(Value::Absent, |c| Value::Int(i64::from(c.port()))),
             LfVar::DateAccept => Value::Raw(super::syslog::local(rep.accept).haproxy()),
             LfVar::Timestamp => Value::Int(
@@ -129,13 +132,14 @@ pub fn session_end(shared: &Shared, rep: &Report) {
         // HTTP formats on a TCP session fall back to tcplog, as HAProxy.
         _ => &TCPLOG,
     };
+    let local = Dst::known(rep.local);
     let vars = SessionVars {
         l4: L4 {
             shared,
             frontend: rep.frontend,
             backend: rep.backend,
             client: rep.client,
-            local: rep.local,
+            local: &local,
         },
         rep,
     };
@@ -149,11 +153,17 @@ pub fn session_end(shared: &Shared, rep: &Report) {
 }
 
 /// Without a log option, HAProxy logs each connection when accepted.
+/// Whether the frontend logs anything (its sessions then fill in the
+/// fields only logs need).
+pub fn logs(frontend: usize) -> bool {
+    super::loggers().is_some_and(|l| !l.proxies[frontend].is_empty())
+}
+
 pub fn connect_line(
     shared: &Shared,
     frontend: usize,
     client: Option<SocketAddr>,
-    local: Option<SocketAddr>,
+    local: impl FnOnce() -> Option<SocketAddr>,
 ) {
     let Some(l) = super::loggers() else { return };
     let sinks = &l.proxies[frontend];
@@ -170,7 +180,7 @@ pub fn connect_line(
     let line = format!(
         "Connect from {} to {} ({}/{mode})",
         show(client),
-        show(local),
+        show(local()),
         fe.name
     );
     super::emit(sinks, Level::Info, &line, fe.log_tag.as_deref());

@@ -75,7 +75,7 @@ pub static KEYWORDS: &[GlobalKeyword] = &[
     kw("ssl-server-verify", P, ssl_server_verify),
     kw("ssl-skip-self-issued-ca", P, no_arg),
     kw("stats", P, stats),
-    kw("strict-limits", P, no_arg),
+    kw("strict-limits", E, strict_limits),
     kw("thread-group", P, any_args),
     kw("thread-groups", P, int_arg),
     kw("uid", P, uid),
@@ -374,6 +374,17 @@ fn quiet(ctx: &mut GlobalCtx, line: &Line) -> Flow {
 fn zero_warning(ctx: &mut GlobalCtx, line: &Line) -> Flow {
     if !too_many(ctx, line, 0) {
         ctx.g.zero_warning = true;
+    }
+    Flow::Continue
+}
+
+fn strict_limits(ctx: &mut GlobalCtx, line: &Line) -> Flow {
+    if !too_many(ctx, line, 0) {
+        ctx.g.strict_limits = match line.modifier {
+            Modifier::Std => Some(true),
+            Modifier::No => Some(false),
+            Modifier::Default => None,
+        };
     }
     Flow::Continue
 }

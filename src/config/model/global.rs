@@ -41,7 +41,9 @@ pub struct Global {
     pub tune: Tune,
     pub quiet: bool,
     pub zero_warning: bool,
-    pub strict_limits: bool,
+    /// `strict-limits` (refuse to start when the descriptor limit is too
+    /// low) or `no strict-limits`; unset, rproxy lowers maxconn instead.
+    pub strict_limits: Option<bool>,
     pub nosplice: bool,
     pub noreuseport: bool,
     pub nogetaddrinfo: bool,
@@ -96,7 +98,7 @@ impl Default for Global {
             tune: Tune::default(),
             quiet: false,
             zero_warning: false,
-            strict_limits: false,
+            strict_limits: None,
             nosplice: false,
             noreuseport: false,
             nogetaddrinfo: false,
