@@ -413,3 +413,77 @@ fn daemon_with_pidfile() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The PROXY protocol: `send-proxy` / `send-proxy-v2` put HAProxy's header
+/// before the client's bytes, and `accept-proxy` takes the client's
+/// address from it. The echo server sends back what it received, header
+/// included, so the client sees the exact bytes.
+#[test]
+fn proxy_protocol_matches_haproxy() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let lb = Ns::new(unique("pp"));
+    let _servers = Servers::start(
+        &lb.path(),
+        &[("echo", addr("127.0.0.1:9001"), Behaviour::Echo)],
+    );
+    let cfg = "global\n    nbthread 1\n\
+        defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 2s\n    timeout server 2s\n\
+        listen front\n    bind 127.0.0.1:8001\n    server s 127.0.0.1:8002 send-proxy\n\
+        listen back\n    bind 127.0.0.1:8002 accept-proxy\n    server s 127.0.0.1:9001 send-proxy\n\
+        listen v2\n    bind 127.0.0.1:8003\n    server s 127.0.0.1:9001 send-proxy-v2\n";
+    let mut port = 41000u16;
+    let r = each(&lb, cfg, addr("127.0.0.1:8003"), || {
+        port += 10;
+        let p = port;
+        in_ns(&lb, move || {
+            let from = |k: u16| Some(addr(&format!("127.0.0.1:{}", p + k)));
+            let wait = Duration::from_millis(800);
+            (
+                p,
+                client::probe(addr("127.0.0.1:8001"), from(1), b"hi", false, wait),
+                client::probe(addr("127.0.0.1:8003"), from(2), b"hi", false, wait),
+                client::probe(
+                    addr("127.0.0.1:8002"),
+                    from(3),
+                    b"GET / HTTP/1.0\r\n\r\n",
+                    false,
+                    wait,
+                ),
+            )
+        })
+    });
+    assert_eq!(r.len(), 2);
+    for (w, (p, chained, v2, garbage)) in &r {
+        let after_banner = |pr: &Probe| -> Vec<u8> {
+            let d = &pr.data;
+            let nl = d
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(d.len(), |i| i + 1);
+            d[nl..].to_vec()
+        };
+        // front → back carries the client's address; back's own header
+        // then names the client and the address it first came to.
+        let expect_v1 = format!("PROXY TCP4 127.0.0.1 127.0.0.1 {} 8001\r\nhi", p + 1);
+        assert_eq!(
+            String::from_utf8_lossy(&after_banner(chained)),
+            expect_v1,
+            "{}: accept-proxy then send-proxy",
+            w.name()
+        );
+        let mut expect_v2 =
+            b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\x7f\x00\x00\x01\x7f\x00\x00\x01".to_vec();
+        expect_v2.extend_from_slice(&(p + 2).to_be_bytes());
+        expect_v2.extend_from_slice(&8003u16.to_be_bytes());
+        expect_v2.extend_from_slice(b"hi");
+        assert_eq!(after_banner(v2), expect_v2, "{}: send-proxy-v2", w.name());
+        assert!(
+            garbage.data.is_empty() && garbage.ending != Ending::StillOpen,
+            "{}: no PROXY header, connection closed: {garbage:?}",
+            w.name()
+        );
+    }
+    assert_eq!(r[0].1.3.ending, r[1].1.3.ending, "same close");
+}

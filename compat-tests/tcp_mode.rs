@@ -375,3 +375,106 @@ fn maxconn_queue_matches_haproxy() {
         p2.elapsed
     );
 }
+
+/// `minconn` with `fullconn`: while the backend is lightly loaded a server
+/// takes only `minconn` connections, the rest wait in the queue.
+#[test]
+fn minconn_fullconn_match_haproxy() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let lb = Ns::new(unique("minconn"));
+    let servers = Servers::start(
+        &lb.path(),
+        &[(
+            "silent",
+            "127.0.0.1:9001".parse().expect("addr"),
+            Behaviour::Silent,
+        )],
+    );
+    let cfg = "global\n    nbthread 1\n\
+        defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n    timeout queue 5s\n\
+        listen q\n    bind 127.0.0.1:8000\n    fullconn 100\n    server s 127.0.0.1:9001 maxconn 10 minconn 2\n";
+    let path = lb.path();
+    let seen = &servers;
+    let r = each(&lb, cfg, "127.0.0.1:8000".parse().expect("addr"), || {
+        seen.clear();
+        let path = path.clone();
+        let held = std::thread::spawn(move || {
+            support::netns::enter(&path);
+            let to: SocketAddr = "127.0.0.1:8000".parse().expect("addr");
+            (0..4)
+                .filter_map(|_| std::net::TcpStream::connect(to).ok())
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .expect("client");
+        std::thread::sleep(Duration::from_millis(500));
+        let n = seen.names().len();
+        drop(held);
+        n
+    });
+    eprintln!("connections reaching the server: {r:?}");
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].1, r[1].1, "same number served as haproxy");
+    assert_eq!(r[1].1, 2, "minconn applies below fullconn");
+}
+
+/// Frontend and `bind … maxconn` limits across two threads: connections
+/// beyond them wait (in the backlog) and are served as slots free up.
+#[test]
+fn frontend_and_bind_maxconn_match_haproxy() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let lb = Ns::new(unique("femax"));
+    let servers = Servers::start(
+        &lb.path(),
+        &[(
+            "silent",
+            "127.0.0.1:9001".parse().expect("addr"),
+            Behaviour::Silent,
+        )],
+    );
+    let cfg = "global\n    nbthread 1\n\
+        defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n\
+        listen q\n    bind 127.0.0.1:8000 maxconn 1\n    bind 127.0.0.1:8001\n    maxconn 3\n    server s 127.0.0.1:9001\n";
+    let path = lb.path();
+    let seen = &servers;
+    let r = each(&lb, cfg, "127.0.0.1:8001".parse().expect("addr"), || {
+        seen.clear();
+        let path = path.clone();
+        let connect = move |port: u16, n: usize| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                support::netns::enter(&path);
+                let to: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+                (0..n)
+                    .filter_map(|_| std::net::TcpStream::connect(to).ok())
+                    .collect::<Vec<_>>()
+            })
+            .join()
+            .expect("client")
+        };
+        let on_limited = connect(8000, 2);
+        std::thread::sleep(Duration::from_millis(300));
+        let on_other = connect(8001, 3);
+        std::thread::sleep(Duration::from_millis(500));
+        let first = seen.names().len();
+        drop(on_limited);
+        std::thread::sleep(Duration::from_millis(500));
+        let then = seen.names().len();
+        drop(on_other);
+        (first, then)
+    });
+    eprintln!("served (at first, after the bind's clients left): {r:?}");
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].1.0, r[1].1.0, "same as haproxy");
+    assert_eq!(r[1].1.0, 3, "frontend maxconn 3, bind maxconn 1");
+    // Which waiting client gets the freed slot first differs: haproxy
+    // resumes the bind's listener before the frontend's queue, rproxy
+    // serves the longest-waiting client. Either way more are served.
+    for (w, (first, then)) in &r {
+        assert!(then > first, "{}: freed slots are reused", w.name());
+    }
+}

@@ -20,6 +20,9 @@ pub struct Listener {
     pub proxy: usize,
     /// Index of the bind line in the proxy.
     pub bind: usize,
+    /// HAProxy's listener id: `bind … id N`, else the next free number in
+    /// the proxy, one per address and port.
+    pub luid: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +100,9 @@ pub fn bind_all(
         if !p.kind.has_frontend() || p.disabled {
             continue;
         }
+        let mut used: std::collections::HashSet<u32> =
+            p.binds.iter().filter_map(|b| b.id).collect();
+        let mut next = 1u32;
         for (bi, b) in p.binds.iter().enumerate() {
             let backlog = b
                 .backlog
@@ -105,8 +111,19 @@ pub fn bind_all(
                 .or(p.maxconn)
                 .unwrap_or(global_maxconn)
                 .clamp(1, i32::MAX as u32) as i32;
+            let mut explicit = b.id;
             for ep in &b.addrs {
                 for addr in expand(ep) {
+                    let luid = match explicit.take() {
+                        Some(id) => id,
+                        None => {
+                            while used.contains(&next) {
+                                next += 1;
+                            }
+                            used.insert(next);
+                            next
+                        }
+                    };
                     for _ in 0..copies.max(1) {
                         let socket = bind_one(&addr, b, ListenOpts { backlog, reuseport })
                             .map_err(|error| BindError {
@@ -120,6 +137,7 @@ pub fn bind_all(
                             addr: addr.clone(),
                             proxy: pi,
                             bind: bi,
+                            luid,
                         });
                         if matches!(addr, ListenAddr::Unix(_)) {
                             break;
@@ -137,6 +155,26 @@ pub fn has_listeners(cfg: &Config) -> bool {
     cfg.proxies
         .iter()
         .any(|p: &Proxy| p.kind.has_frontend() && !p.disabled && !p.binds.is_empty())
+}
+
+/// An integer TCP-level socket option socket2 does not wrap.
+fn set_int(s: &Socket, opt: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: setsockopt reads one c_int from a live stack value, on a
+    // socket this function borrows.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            opt,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 pub fn bind_one(addr: &ListenAddr, b: &Bind, opts: ListenOpts) -> io::Result<Socket> {
@@ -172,18 +210,15 @@ pub fn bind_one(addr: &ListenAddr, b: &Bind, opts: ListenOpts) -> io::Result<Soc
             }
             s.bind(&SockAddr::from(*sa))?;
             if b.defer_accept {
-                // TCP_DEFER_ACCEPT: wake accept() only once data arrived.
-                let secs: libc::c_int = 1;
-                // SAFETY: setsockopt with an int on an owned socket.
-                unsafe {
-                    libc::setsockopt(
-                        s.as_raw_fd(),
-                        libc::IPPROTO_TCP,
-                        libc::TCP_DEFER_ACCEPT,
-                        (&secs as *const libc::c_int).cast(),
-                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                    );
-                }
+                // Wake accept() only once data arrived.
+                set_int(&s, libc::TCP_DEFER_ACCEPT, 1)?;
+            }
+            if b.tfo {
+                // TCP Fast Open, with the listen queue as its queue length.
+                set_int(&s, libc::TCP_FASTOPEN, opts.backlog)?;
+            }
+            if let Some(ut) = b.tcp_ut {
+                s.set_tcp_user_timeout(Some(ut))?;
             }
             s.listen(opts.backlog)?;
             Ok(s)
@@ -199,5 +234,52 @@ pub fn bind_one(addr: &ListenAddr, b: &Bind, opts: ListenOpts) -> io::Result<Soc
             s.listen(opts.backlog)?;
             Ok(s)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, load_sources};
+
+    fn tcp_int(s: &Socket, opt: libc::c_int) -> libc::c_int {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `v`.
+        let r = unsafe {
+            libc::getsockopt(
+                s.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                opt,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(r, 0);
+        v
+    }
+
+    #[test]
+    fn bind_options_reach_the_socket() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let text = format!(
+            "frontend f\n    mode tcp\n    bind 127.0.0.1:{port} tfo tcp-ut 30s defer-accept backlog 77 mss 1300\n    default_backend b\nbackend b\n    mode tcp\n    server s 127.0.0.1:1\n"
+        );
+        let loaded = load_sources(
+            &[("t.cfg".into(), text.as_bytes().to_vec())],
+            LoadOptions::default(),
+        );
+        assert!(loaded.diags.iter().all(|d| !d.fatal));
+        let cfg = loaded.config;
+        let l = bind_all(&cfg, 100, false, 1).expect("bind");
+        assert_eq!(l.len(), 1);
+        let s = &l[0].socket;
+        assert_eq!(tcp_int(s, libc::TCP_FASTOPEN), 77);
+        assert_eq!(tcp_int(s, libc::TCP_USER_TIMEOUT), 30_000);
+        assert!(tcp_int(s, libc::TCP_DEFER_ACCEPT) > 0);
+        assert_eq!(tcp_int(s, libc::TCP_MAXSEG), 1300);
     }
 }

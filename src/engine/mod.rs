@@ -15,6 +15,7 @@ pub mod events;
 pub mod forward;
 pub mod lb;
 pub mod listener;
+pub mod proxy_proto;
 pub mod route;
 pub mod sample;
 pub mod session;
@@ -197,9 +198,35 @@ async fn serve_listeners(shared: Arc<Shared>, listeners: Vec<Listener>) {
     drop(local);
 }
 
+/// Takes a slot of `limit` (none to take without a limit), waiting for one
+/// if need be; `None` when a soft stop comes first.
+async fn slot(
+    limit: Option<&Arc<tokio::sync::Semaphore>>,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<Option<tokio::sync::OwnedSemaphorePermit>> {
+    let Some(sem) = limit else {
+        return Some(None);
+    };
+    if let Ok(p) = Arc::clone(sem).try_acquire_owned() {
+        return Some(Some(p));
+    }
+    tokio::select! {
+        p = Arc::clone(sem).acquire_owned() => Some(p.ok()),
+        _ = stop.wait_for(|s| *s) => None,
+    }
+}
+
 async fn accept_loop(shared: Arc<Shared>, l: Listener) {
     let fe = l.proxy;
     let bind = l.bind;
+    // How logs name this listener: its `name`, else its id.
+    let label: Arc<str> = shared
+        .proxy_cfg(fe)
+        .binds
+        .get(bind)
+        .and_then(|b| b.name.clone())
+        .unwrap_or_else(|| l.luid.to_string())
+        .into();
     let std_listener: std::net::TcpListener = match l.addr {
         listener::ListenAddr::Inet(_) => l.socket.into(),
         // Unix stream listeners carry the stats socket and are served by
@@ -218,36 +245,47 @@ async fn accept_loop(shared: Arc<Shared>, l: Listener) {
     };
     let mut stop = shared.global.stop_accepting.subscribe();
     let fe_slots = shared.proxies[fe].fe_slots.clone();
+    let bind_slots = shared.proxies[fe].bind_slots.get(bind).cloned().flatten();
     loop {
-        // Global then frontend maxconn: beyond them, connections wait in
-        // the kernel's backlog, as in HAProxy.
-        let global = tokio::select! {
-            p = Arc::clone(&shared.global.slots).acquire_owned() => p.ok(),
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        let frontend = match &fe_slots {
-            Some(s) => tokio::select! {
-                p = Arc::clone(s).acquire_owned() => p.ok(),
-                _ = stop.wait_for(|s| *s) => return,
-            },
-            None => None,
-        };
         let accepted = tokio::select! {
             r = tl.accept() => r,
             _ = stop.wait_for(|s| *s) => return,
         };
         match accepted {
             Ok((stream, peer)) => {
+                // Bind, frontend and global maxconn. While this loop waits
+                // for a slot it accepts nothing more: further clients wait
+                // in the kernel's backlog, as with HAProxy's paused
+                // listeners. Slots are taken after accept(2), not before:
+                // a slot held by an idle accept loop would starve the
+                // per-thread copies of the listener.
+                // Narrowest first: a connection waiting for its bind's
+                // slot must not hold one of the frontend or the process.
+                let Some(bind_slot) = slot(bind_slots.as_ref(), &mut stop).await else {
+                    return;
+                };
+                let Some(frontend) = slot(fe_slots.as_ref(), &mut stop).await else {
+                    return;
+                };
+                let Some(global) = slot(Some(&shared.global.slots), &mut stop).await else {
+                    return;
+                };
                 shared.global.actconn.fetch_add(1, Ordering::AcqRel);
                 shared.global.total.fetch_add(1, Ordering::Relaxed);
                 let sh = Arc::clone(&shared);
+                let label = Arc::clone(&label);
                 tokio::spawn(async move {
                     let acc = Accepted {
                         stream,
                         peer,
                         frontend: fe,
                         bind,
-                        slots: Slots { global, frontend },
+                        listener: label,
+                        slots: Slots {
+                            global,
+                            frontend,
+                            bind: bind_slot,
+                        },
                     };
                     session::serve(Arc::clone(&sh), acc).await;
                     sh.global.actconn.fetch_sub(1, Ordering::AcqRel);
@@ -256,8 +294,6 @@ async fn accept_loop(shared: Arc<Shared>, l: Listener) {
             Err(e) => {
                 // Out of file descriptors or memory: pause accepting
                 // rather than spin; established sessions are untouched.
-                drop(global);
-                drop(frontend);
                 let pause = match e.raw_os_error() {
                     Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => 100,
                     _ => 5,

@@ -6,12 +6,14 @@ use super::connect::{self, ConnectError};
 use super::dst::Dst;
 use super::forward::{self, End, Splice, SpliceMode, Timers};
 use super::lb::Pick;
+use super::proxy_proto;
 use super::state::{Shared, SrvState, Waiter};
 use crate::config::model::{Balance, Mode, Proxy, Server};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
@@ -19,6 +21,7 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot};
 pub struct Slots {
     pub global: Option<OwnedSemaphorePermit>,
     pub frontend: Option<OwnedSemaphorePermit>,
+    pub bind: Option<OwnedSemaphorePermit>,
 }
 
 /// What happened to a session, as the log line reports it.
@@ -51,6 +54,8 @@ pub struct Accepted {
     pub peer: SocketAddr,
     pub frontend: usize,
     pub bind: usize,
+    /// The listener as logs name it (bind `name`, else its id).
+    pub listener: Arc<str>,
     pub slots: Slots,
 }
 
@@ -89,7 +94,35 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     }
 
     let client = acc.stream;
-    let dst = Dst::of(&client);
+    // Behind another load balancer (`accept-proxy`), the client and the
+    // address it came to are those of the PROXY protocol header.
+    let mut announced = None;
+    if fe.binds.get(acc.bind).is_some_and(|b| b.accept_proxy) {
+        match receive_proxy_header(fe, &client).await {
+            Ok(Some((src, dst))) => {
+                rep.client = Some(src);
+                announced = Some(dst);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
+                crate::log::traffic::embryonic(
+                    &shared,
+                    acc.frontend,
+                    &acc.listener,
+                    rep.client,
+                    rep.accept,
+                    e.message(),
+                    e.is_null(),
+                );
+                return;
+            }
+        }
+    }
+    let dst = match announced {
+        Some(d) => Dst::known(Some(d)),
+        None => Dst::of(&client),
+    };
     crate::log::traffic::connect_line(&shared, acc.frontend, rep.client, || dst.get());
     match super::route::backend_for(&shared, acc.frontend, rep.client, &dst) {
         Some(be) => {
@@ -109,6 +142,21 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     drop(client);
     drop(acc.slots);
     super::events::session_end(&shared, &rep);
+}
+
+/// The PROXY protocol header of an `accept-proxy` listener, waited for
+/// under `timeout client` as HAProxy waits for it.
+async fn receive_proxy_header(
+    fe: &Proxy,
+    client: &TcpStream,
+) -> Result<proxy_proto::Addrs, proxy_proto::RecvError> {
+    let got = proxy_proto::receive(client);
+    match fe.timeouts.client {
+        Some(t) => tokio::time::timeout(t, got)
+            .await
+            .unwrap_or(Err(proxy_proto::RecvError::Timeout)),
+        None => got.await,
+    }
 }
 
 /// Reads what the client sent and nobody forwarded, as HAProxy has it in
@@ -220,21 +268,32 @@ fn data_timers(fe: &Proxy, be: &Proxy) -> Timers {
 pub fn release_server(shared: &Shared, be_idx: usize, srv_idx: usize) {
     let be_rt = &shared.proxies[be_idx];
     let srv = &be_rt.servers[srv_idx];
-    if srv.usable() || srv.state() == SrvState::Drain {
-        let sq = srv.queue.head_seq();
-        let bq = be_rt.queue.head_seq();
-        let order = match (sq, bq) {
-            (Some(a), Some(b)) if b < a => [&be_rt.queue, &srv.queue],
-            _ => [&srv.queue, &be_rt.queue],
-        };
-        for q in order {
-            if q.hand_over(srv_idx) {
-                return;
+    if hand_over(be_rt, srv_idx) {
+        // With minconn the limit may have grown since: let more waiters in.
+        while !(srv.queue.is_empty() && be_rt.queue.is_empty()) && be_rt.try_take(srv_idx) {
+            if !hand_over(be_rt, srv_idx) {
+                srv.cur.fetch_sub(1, Ordering::AcqRel);
+                srv.total.fetch_sub(1, Ordering::Relaxed);
+                break;
             }
         }
+        return;
     }
     let left = srv.cur.fetch_sub(1, Ordering::AcqRel) - 1;
     be_rt.lb.inflight_changed(srv_idx, left);
+}
+
+/// Passes a slot of `srv_idx` to the oldest waiter that can use it.
+fn hand_over(be_rt: &super::state::ProxyRt, srv_idx: usize) -> bool {
+    let srv = &be_rt.servers[srv_idx];
+    if !(srv.usable() || srv.state() == SrvState::Drain) {
+        return false;
+    }
+    let order = match (srv.queue.head_seq(), be_rt.queue.head_seq()) {
+        (Some(a), Some(b)) if b < a => [&be_rt.queue, &srv.queue],
+        _ => [&srv.queue, &be_rt.queue],
+    };
+    order.into_iter().any(|q| q.hand_over(srv_idx))
 }
 
 /// Picks a server (waiting in a queue if all are full) and connects to it,
@@ -430,7 +489,7 @@ async fn acquire(
     for _ in 0..if overtaking { 0 } else { 4 } {
         match be_rt.lb.pick(shared, be_idx, client, previous) {
             Pick::Server(i) => {
-                if be_rt.servers[i].try_take() {
+                if be_rt.try_take(i) {
                     be_rt.no_server.store(false, Ordering::Relaxed);
                     be_rt
                         .lb
@@ -481,7 +540,18 @@ async fn attempt(
     };
     let source = srv.opts.source.as_deref().or(be.source.as_ref());
     let keepalive = be.options.srvtcpka;
-    let fut = connect::connect(target, source, client, keepalive);
+    let fut = async {
+        let mut server = connect::connect(target, source, client, keepalive).await?;
+        if let Some(v) = srv.opts.send_proxy {
+            // `send-proxy`: the header goes first, before any client byte.
+            let header = proxy_proto::header(v, client.zip(dst.get()));
+            server
+                .write_all(&header)
+                .await
+                .map_err(ConnectError::Sync)?;
+        }
+        Ok(server)
+    };
     match be.timeouts.connect {
         Some(t) => match tokio::time::timeout(t, fut).await {
             Ok(r) => r,

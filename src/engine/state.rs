@@ -101,6 +101,8 @@ pub struct ServerRt {
     pub total: AtomicU64,
     /// `maxconn` as set at run time (0 = unlimited).
     pub maxconn: AtomicU32,
+    /// `minconn`: the limit while the backend is far below `fullconn`.
+    pub minconn: u32,
     pub queue: Queue,
     /// Bumped to end every session using this server.
     pub kill: tokio::sync::watch::Sender<u64>,
@@ -125,17 +127,16 @@ impl ServerRt {
         matches!(self.state(), SrvState::Up | SrvState::Drain)
     }
 
-    pub fn has_free_slot(&self) -> bool {
-        let max = self.maxconn.load(Ordering::Relaxed);
-        max == 0 || self.cur.load(Ordering::Relaxed) < max
+    /// Whether a connection fits under `limit` (0 = unlimited).
+    pub fn has_free_slot(&self, limit: u32) -> bool {
+        limit == 0 || self.cur.load(Ordering::Relaxed) < limit
     }
 
-    /// Claims a slot if one is free.
-    pub fn try_take(&self) -> bool {
-        let max = self.maxconn.load(Ordering::Relaxed);
+    /// Claims a slot if one is free under `limit` (0 = unlimited).
+    pub fn try_take(&self, limit: u32) -> bool {
         let mut cur = self.cur.load(Ordering::Relaxed);
         loop {
-            if max != 0 && cur >= max {
+            if limit != 0 && cur >= limit {
                 return false;
             }
             match self
@@ -164,6 +165,9 @@ pub struct ProxyRt {
     pub be_total: AtomicU64,
     /// Frontend `maxconn` slots (None: only the global limit applies).
     pub fe_slots: Option<Arc<Semaphore>>,
+    /// Per `bind` line, its `maxconn` slots, shared by the listening
+    /// sockets of the line and their per-thread copies.
+    pub bind_slots: Vec<Option<Arc<Semaphore>>>,
     pub servers: Vec<ServerRt>,
     /// Connections waiting for any server of this backend.
     pub queue: Queue,
@@ -173,6 +177,36 @@ pub struct ProxyRt {
     /// Set when no server was available at the last pick (for the
     /// "has no server available" message edge).
     pub no_server: AtomicBool,
+    /// `fullconn`, or HAProxy's default: a tenth of the maxconn of the
+    /// frontends that can reach this backend.
+    pub fullconn: u32,
+}
+
+impl ProxyRt {
+    /// A server's connection limit now (0 = unlimited): with `minconn`, it
+    /// grows from minconn to maxconn as the backend's load approaches
+    /// `fullconn` (HAProxy's dynamic maxconn).
+    pub fn server_limit(&self, srv: usize) -> u32 {
+        let s = &self.servers[srv];
+        let max = s.maxconn.load(Ordering::Relaxed);
+        if max == 0 || s.minconn == 0 || s.minconn >= max {
+            return max;
+        }
+        let beconn = self.beconn.load(Ordering::Relaxed);
+        if beconn >= self.fullconn {
+            return max;
+        }
+        let scaled = u64::from(beconn) * u64::from(max) / u64::from(self.fullconn.max(1));
+        (scaled as u32).max(s.minconn).max(1)
+    }
+
+    pub fn has_free_slot(&self, srv: usize) -> bool {
+        self.servers[srv].has_free_slot(self.server_limit(srv))
+    }
+
+    pub fn try_take(&self, srv: usize) -> bool {
+        self.servers[srv].try_take(self.server_limit(srv))
+    }
 }
 
 pub struct GlobalRt {
@@ -203,12 +237,13 @@ pub struct Shared {
 impl Shared {
     pub fn new(config: Arc<Config>, maxconn: u32) -> Shared {
         let mut compiler = super::acl::Compiler::default();
-        let proxies = config
+        let mut proxies: Vec<ProxyRt> = config
             .proxies
             .iter()
             .enumerate()
             .map(|(idx, p)| proxy_rt(idx, p, maxconn, &config, &mut compiler))
             .collect();
+        default_fullconn(&mut proxies, &config, maxconn);
         Shared {
             global: GlobalRt {
                 maxconn,
@@ -264,6 +299,7 @@ fn proxy_rt(
             max_seen: AtomicU32::new(0),
             total: AtomicU64::new(0),
             maxconn: AtomicU32::new(s.opts.maxconn),
+            minconn: s.opts.minconn,
             queue: Queue::default(),
             kill: tokio::sync::watch::Sender::new(0),
         })
@@ -278,10 +314,52 @@ fn proxy_rt(
         be_total: AtomicU64::new(0),
         fe_slots: (p.kind.has_frontend() && fe_limit < global_maxconn)
             .then(|| Arc::new(Semaphore::new(fe_limit as usize))),
+        bind_slots: p
+            .binds
+            .iter()
+            .map(|b| {
+                b.maxconn
+                    .filter(|m| *m > 0 && *m < fe_limit)
+                    .map(|m| Arc::new(Semaphore::new(m as usize)))
+            })
+            .collect(),
         lb: super::lb::Balancer::new(p),
         switching: super::route::Switching::compile(&config.proxies, idx, compiler),
         servers,
         queue: Queue::default(),
         no_server: AtomicBool::new(false),
+        fullconn: p.fullconn.unwrap_or(0),
+    }
+}
+
+/// HAProxy's default `fullconn`: a tenth (rounded up, at least 1) of the
+/// sum of the maxconn of the frontends whose rules name the backend.
+fn default_fullconn(proxies: &mut [ProxyRt], config: &Config, global_maxconn: u32) {
+    let mut total = vec![0u64; proxies.len()];
+    for (f, p) in config.proxies.iter().enumerate() {
+        if !p.kind.has_frontend() {
+            continue;
+        }
+        let fe_max = u64::from(p.maxconn.filter(|m| *m > 0).unwrap_or(global_maxconn));
+        let sw = &proxies[f].switching;
+        let mut targets: Vec<usize> = sw
+            .rules
+            .iter()
+            .filter_map(|(t, _)| match t {
+                super::route::Target::Backend(b) => Some(*b),
+                _ => None,
+            })
+            .chain(sw.default)
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        for b in targets {
+            total[b] += fe_max;
+        }
+    }
+    for (b, rt) in proxies.iter_mut().enumerate() {
+        if rt.fullconn == 0 {
+            rt.fullconn = u32::try_from(total[b].div_ceil(10).max(1)).unwrap_or(u32::MAX);
+        }
     }
 }

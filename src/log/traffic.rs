@@ -185,3 +185,41 @@ pub fn connect_line(
     );
     super::emit(sinks, Level::Info, &line, fe.log_tag.as_deref());
 }
+
+/// Logs a connection that failed before becoming a session (a bad PROXY
+/// protocol header …) in HAProxy's fixed form:
+/// `CLIENT:PORT [ACCEPT DATE] FRONTEND/LISTENER: MESSAGE`.
+pub fn embryonic(
+    shared: &Shared,
+    frontend: usize,
+    listener: &str,
+    client: Option<SocketAddr>,
+    accept: std::time::SystemTime,
+    message: &str,
+    null: bool,
+) {
+    let Some(l) = super::loggers() else { return };
+    let sinks = &l.proxies[frontend];
+    if sinks.is_empty() {
+        return;
+    }
+    let fe = shared.proxy_cfg(frontend);
+    if null && fe.options.dontlognull {
+        return;
+    }
+    let who = client.map_or_else(
+        || "unknown".to_string(),
+        |c| format!("{}:{}", c.ip(), c.port()),
+    );
+    let line = format!(
+        "{who} [{}] {}/{listener}: {message}",
+        super::syslog::local(accept).haproxy(),
+        fe.name
+    );
+    let level = if fe.options.log_separate_errors {
+        Level::Err
+    } else {
+        Level::Info
+    };
+    super::emit(sinks, level, &line, fe.log_tag.as_deref());
+}

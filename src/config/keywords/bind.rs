@@ -38,7 +38,7 @@ const fn t(name: &'static str, args: usize) -> BindKeyword {
 
 pub static KEYWORDS: &[BindKeyword] = &[
     o("accept-netscaler-cip", 1, P),
-    o("accept-proxy", 0, P),
+    o("accept-proxy", 0, E),
     o("backlog", 1, E),
     o("defer-accept", 0, E),
     o("expose-fd", 1, P),
@@ -47,7 +47,7 @@ pub static KEYWORDS: &[BindKeyword] = &[
     o("id", 1, E),
     o("interface", 1, E),
     o("level", 1, P),
-    o("maxconn", 1, P),
+    o("maxconn", 1, E),
     o("mode", 1, P),
     o("mss", 1, E),
     o("name", 1, E),
@@ -57,8 +57,8 @@ pub static KEYWORDS: &[BindKeyword] = &[
     o("proto", 1, P),
     o("severity-output", 1, P),
     o("shards", 1, P),
-    o("tcp-ut", 1, P),
-    o("tfo", 0, P),
+    o("tcp-ut", 1, E),
+    o("tfo", 0, E),
     o("thread", 1, P),
     o("transparent", 0, E),
     o("uid", 1, P),

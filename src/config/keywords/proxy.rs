@@ -62,7 +62,7 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
         .be(Place::Warn("backend '{p}' : 'error-log-format' directive is ignored in backends.")),
     k("force-persist", LB, P, rules::persist),
     k("filter", FLB, P, filter).def(Place::Fatal("filter is not allowed in a 'default' section.")),
-    k("fullconn", DLB, P, fullconn)
+    k("fullconn", DLB, E, fullconn)
         .fe(Place::Warn("'fullconn' ignored because frontend '{p}' has no backend capability. Maybe you want 'maxconn' instead ?")),
     k("hash-type", DLB, E, hash_type),
     k("hash-balance-factor", DLB, P, hash_balance_factor),

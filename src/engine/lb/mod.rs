@@ -203,9 +203,10 @@ impl Balancer {
         client: Option<SocketAddr>,
         avoid: Option<usize>,
     ) -> Pick {
-        let servers = &shared.proxies[be].servers;
+        let rt = &shared.proxies[be];
+        let servers = &rt.servers;
         // A server with connections waiting for it counts as full.
-        let has_slot = |i: usize| servers[i].has_free_slot() && servers[i].queue.is_empty();
+        let has_slot = |i: usize| rt.has_free_slot(i) && servers[i].queue.is_empty();
         let cands = self.candidates(shared, be);
         if cands.is_empty() {
             return Pick::NoServer;
@@ -217,7 +218,7 @@ impl Balancer {
                 .next(&has_slot, avoid),
             Kind::StaticRr(m) => m.next(&has_slot, avoid),
             // leastconn counts queued connections against maxconn instead
-            Kind::LeastConn(lc) => lc.pick(&cands, &|i| servers[i].has_free_slot(), avoid),
+            Kind::LeastConn(lc) => lc.pick(&cands, &|i| rt.has_free_slot(i), avoid),
             Kind::First => lc::first(&cands, &self.puids, &self.weights, &has_slot, avoid),
             Kind::Source { map, rings } => {
                 let Some(c) = client else {
