@@ -322,6 +322,8 @@ pub fn run(cli: Cli) -> i32 {
     let cfg = Arc::new(cfg);
     crate::log::init(&cfg, daemon || quiet);
     let shared = Arc::new(Shared::new(Arc::clone(&cfg), maxconn));
+    // The checks thread lives as long as the process.
+    let _checks = crate::engine::check::start(Arc::clone(&shared));
     let engine = match Engine::start(shared, listeners, threads, model) {
         Ok(e) => e,
         Err(e) => {

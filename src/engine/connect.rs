@@ -67,6 +67,7 @@ pub async fn connect(
     source: Option<&Source>,
     client: Option<SocketAddr>,
     keepalive: bool,
+    delay_ack: bool,
 ) -> Result<TcpStream, ConnectError> {
     let domain = if target.is_ipv4() {
         Domain::IPV4
@@ -80,6 +81,12 @@ pub async fn connect(
     )
     .map_err(ConnectError::Resource)?;
     let _ = sock.set_tcp_nodelay(true);
+    if delay_ack {
+        // Health checks: the handshake's last ACK leaves with the first
+        // data, or not at all when the check closes at once (HAProxy's
+        // CONNECT_DELACK_ALWAYS).
+        let _ = sock.set_tcp_quickack(false);
+    }
     if keepalive {
         let _ = sock.set_keepalive(true);
     }

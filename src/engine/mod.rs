@@ -9,6 +9,7 @@
 //!   address.
 
 pub mod acl;
+pub mod check;
 pub mod connect;
 pub mod dst;
 pub mod events;
@@ -18,8 +19,10 @@ pub mod listener;
 pub mod proxy_proto;
 pub mod route;
 pub mod sample;
+pub mod server;
 pub mod session;
 pub mod state;
+pub mod transitions;
 
 use listener::Listener;
 use session::{Accepted, Slots};

@@ -7,7 +7,7 @@ use super::dst::Dst;
 use super::forward::{self, End, Splice, SpliceMode, Timers};
 use super::lb::Pick;
 use super::proxy_proto;
-use super::state::{Shared, SrvState, Waiter};
+use super::state::{Shared, Waiter};
 use crate::config::model::{Balance, Mode, Proxy, Server};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -283,17 +283,24 @@ pub fn release_server(shared: &Shared, be_idx: usize, srv_idx: usize) {
     be_rt.lb.inflight_changed(srv_idx, left);
 }
 
-/// Passes a slot of `srv_idx` to the oldest waiter that can use it.
+/// Passes a slot of `srv_idx` to the oldest waiter that can use it: one
+/// waiting for this server, or, if the server takes load-balanced traffic,
+/// one waiting for any server of the backend (HAProxy's
+/// `pendconn_process_next_strm`).
 fn hand_over(be_rt: &super::state::ProxyRt, srv_idx: usize) -> bool {
     let srv = &be_rt.servers[srv_idx];
-    if !(srv.usable() || srv.state() == SrvState::Drain) {
+    if !srv.accepts_direct() {
         return false;
     }
+    let backend_too = srv.usable();
     let order = match (srv.queue.head_seq(), be_rt.queue.head_seq()) {
-        (Some(a), Some(b)) if b < a => [&be_rt.queue, &srv.queue],
+        (Some(a), Some(b)) if b < a && backend_too => [&be_rt.queue, &srv.queue],
         _ => [&srv.queue, &be_rt.queue],
     };
-    order.into_iter().any(|q| q.hand_over(srv_idx))
+    order
+        .into_iter()
+        .filter(|q| backend_too || std::ptr::eq(*q, &srv.queue))
+        .any(|q| q.hand_over(srv_idx))
 }
 
 /// Picks a server (waiting in a queue if all are full) and connects to it,
@@ -411,7 +418,7 @@ fn should_redispatch(
         return false;
     };
     let srv_rt = &shared.proxies[be_idx].servers[srv_idx];
-    if srv_rt.state() != SrvState::Up {
+    if !srv_rt.usable() {
         return true;
     }
     let period = if interval > 0 {
@@ -444,7 +451,13 @@ async fn dispatch(be: &Proxy, dst: &Dst<'_>, rep: &mut Report) -> Option<(usize,
         return None;
     };
     let start = Instant::now();
-    let fut = connect::connect(target, be.source.as_ref(), rep.client, be.options.srvtcpka);
+    let fut = connect::connect(
+        target,
+        be.source.as_ref(),
+        rep.client,
+        be.options.srvtcpka,
+        false,
+    );
     let r = match be.timeouts.connect {
         Some(t) => tokio::time::timeout(t, fut)
             .await
@@ -541,7 +554,7 @@ async fn attempt(
     let source = srv.opts.source.as_deref().or(be.source.as_ref());
     let keepalive = be.options.srvtcpka;
     let fut = async {
-        let mut server = connect::connect(target, source, client, keepalive).await?;
+        let mut server = connect::connect(target, source, client, keepalive, false).await?;
         if let Some(v) = srv.opts.send_proxy {
             // `send-proxy`: the header goes first, before any client byte.
             let header = proxy_proto::header(v, client.zip(dst.get()));

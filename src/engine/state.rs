@@ -2,34 +2,15 @@
 //! states and weights, queues. Everything on the hot path is an atomic; the
 //! only locks are the queues, touched only when a server is full.
 
+pub use super::server::ServerRt;
 use crate::config::model::{Config, Proxy, Server};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, oneshot};
 
-/// Operational state of a server, as health checks and the CLI set it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum SrvState {
-    Up = 0,
-    Down = 1,
-    /// Administrative maintenance (`disabled`, `set server … maint`).
-    Maint = 2,
-    /// Takes no new load-balanced connections (`drain`).
-    Drain = 3,
-}
-
-impl SrvState {
-    fn from_u8(v: u8) -> SrvState {
-        match v {
-            0 => SrvState::Up,
-            1 => SrvState::Down,
-            2 => SrvState::Maint,
-            _ => SrvState::Drain,
-        }
-    }
-}
+/// Sent to a waiter instead of a server: pick again.
+pub const REDISPATCH: usize = usize::MAX;
 
 /// A connection waiting for a server slot.
 pub struct Waiter {
@@ -67,6 +48,20 @@ impl Queue {
         q.front().map(|w| w.seq)
     }
 
+    /// Sends every waiter back to the load balancer (their server went
+    /// DOWN); returns how many were waiting.
+    pub fn redistribute(&self) -> u32 {
+        let mut q = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = 0;
+        for w in q.drain(..) {
+            if w.tx.send(REDISPATCH).is_ok() {
+                n += 1;
+            }
+        }
+        self.len.store(0, Ordering::Relaxed);
+        n
+    }
+
     /// Gives `server` to the oldest waiter still waiting; false if none.
     pub fn hand_over(&self, server: usize) -> bool {
         let mut q = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
@@ -86,71 +81,6 @@ impl Queue {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-pub struct ServerRt {
-    pub idx: usize,
-    state: AtomicU8,
-    /// Effective weight (slow start, `set weight`); the configured one is
-    /// in the model.
-    pub eweight: AtomicU32,
-    /// Connections currently established or being established.
-    pub cur: AtomicU32,
-    pub max_seen: AtomicU32,
-    pub total: AtomicU64,
-    /// `maxconn` as set at run time (0 = unlimited).
-    pub maxconn: AtomicU32,
-    /// `minconn`: the limit while the backend is far below `fullconn`.
-    pub minconn: u32,
-    pub queue: Queue,
-    /// Bumped to end every session using this server.
-    pub kill: tokio::sync::watch::Sender<u64>,
-}
-
-impl ServerRt {
-    pub fn state(&self) -> SrvState {
-        SrvState::from_u8(self.state.load(Ordering::Acquire))
-    }
-
-    pub fn set_state(&self, s: SrvState) {
-        self.state.store(s as u8, Ordering::Release);
-    }
-
-    /// Takes part in load balancing: UP with a non-zero weight.
-    pub fn usable(&self) -> bool {
-        self.state() == SrvState::Up && self.eweight.load(Ordering::Relaxed) > 0
-    }
-
-    /// Can serve a connection sent to it explicitly (persistence).
-    pub fn accepts_direct(&self) -> bool {
-        matches!(self.state(), SrvState::Up | SrvState::Drain)
-    }
-
-    /// Whether a connection fits under `limit` (0 = unlimited).
-    pub fn has_free_slot(&self, limit: u32) -> bool {
-        limit == 0 || self.cur.load(Ordering::Relaxed) < limit
-    }
-
-    /// Claims a slot if one is free under `limit` (0 = unlimited).
-    pub fn try_take(&self, limit: u32) -> bool {
-        let mut cur = self.cur.load(Ordering::Relaxed);
-        loop {
-            if limit != 0 && cur >= limit {
-                return false;
-            }
-            match self
-                .cur
-                .compare_exchange_weak(cur, cur + 1, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    self.max_seen.fetch_max(cur + 1, Ordering::Relaxed);
-                    self.total.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-                Err(c) => cur = c,
-            }
-        }
     }
 }
 
@@ -180,6 +110,19 @@ pub struct ProxyRt {
     /// `fullconn`, or HAProxy's default: a tenth of the maxconn of the
     /// frontends that can reach this backend.
     pub fullconn: u32,
+    /// Held while a server of this backend changes state, so that the
+    /// counts in the messages and the balancer's view agree.
+    pub changes: Mutex<()>,
+    /// When the backend last lost or regained its last server, and the
+    /// seconds it spent without any.
+    pub down: Mutex<BackendDown>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct BackendDown {
+    pub last_change: std::time::Instant,
+    pub down_time: u64,
+    pub down_trans: u64,
 }
 
 impl ProxyRt {
@@ -287,22 +230,7 @@ fn proxy_rt(
         .servers
         .iter()
         .enumerate()
-        .map(|(i, s)| ServerRt {
-            idx: i,
-            state: AtomicU8::new(if s.opts.disabled {
-                SrvState::Maint as u8
-            } else {
-                SrvState::Up as u8
-            }),
-            eweight: AtomicU32::new(s.opts.weight),
-            cur: AtomicU32::new(0),
-            max_seen: AtomicU32::new(0),
-            total: AtomicU64::new(0),
-            maxconn: AtomicU32::new(s.opts.maxconn),
-            minconn: s.opts.minconn,
-            queue: Queue::default(),
-            kill: tokio::sync::watch::Sender::new(0),
-        })
+        .map(|(i, s)| ServerRt::new(i, &s.opts))
         .collect();
     let fe_limit = p.maxconn.filter(|m| *m > 0).unwrap_or(global_maxconn);
     ProxyRt {
@@ -329,6 +257,12 @@ fn proxy_rt(
         queue: Queue::default(),
         no_server: AtomicBool::new(false),
         fullconn: p.fullconn.unwrap_or(0),
+        changes: Mutex::new(()),
+        down: Mutex::new(BackendDown {
+            last_change: std::time::Instant::now(),
+            down_time: 0,
+            down_trans: 0,
+        }),
     }
 }
 

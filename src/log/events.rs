@@ -5,22 +5,45 @@ use crate::config::model::Level;
 use crate::engine::state::Shared;
 use std::sync::atomic::Ordering;
 
-/// Writes an event to the given proxy's targets (or the global ones) and
-/// to stderr when running in the foreground.
+/// How an event is also printed on stderr (foreground, not quiet), with
+/// HAProxy's tag — which need not match the syslog level: a server going
+/// DOWN is an alert in the logs but a warning on the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Console {
+    Alert,
+    Warning,
+    Notice,
+}
+
+/// Writes an event to a proxy's log targets (`None`: the global ones; a
+/// proxy without targets logs nothing, as in HAProxy), and to stderr when
+/// running in the foreground.
 pub fn event(proxy: Option<usize>, level: Level, msg: &str) {
-    let Some(l) = super::loggers() else { return };
-    let sinks = match proxy {
-        Some(p) if !l.proxies[p].is_empty() => &l.proxies[p],
-        _ => &l.global,
+    let console = match level {
+        Level::Emerg | Level::Alert | Level::Crit | Level::Err => Console::Alert,
+        Level::Warning => Console::Warning,
+        _ => Console::Notice,
     };
-    super::emit(sinks, level, msg, None);
-    if l.stderr_events {
-        let tag = match level {
-            Level::Emerg | Level::Alert | Level::Crit | Level::Err => "[ALERT]    ",
-            Level::Warning => "[WARNING]  ",
-            _ => "[NOTICE]   ",
+    event_with(proxy, level, msg, Some((console, msg)));
+}
+
+/// As `event`, with the console line given separately (or not printed).
+pub fn event_with(proxy: Option<usize>, level: Level, msg: &str, console: Option<(Console, &str)>) {
+    let Some(l) = super::loggers() else { return };
+    let (sinks, tag) = match proxy {
+        Some(p) => (&l.proxies[p], l.proxy_tags[p].as_deref()),
+        None => (&l.global, None),
+    };
+    super::emit(sinks, level, msg, tag);
+    if let Some((tag, text)) = console
+        && l.stderr_events
+    {
+        let tag = match tag {
+            Console::Alert => "[ALERT]    ",
+            Console::Warning => "[WARNING]  ",
+            Console::Notice => "[NOTICE]   ",
         };
-        eprintln!("{tag}({}) : {msg}", std::process::id());
+        eprintln!("{tag}({}) : {text}", std::process::id());
     }
 }
 

@@ -19,6 +19,8 @@ use std::sync::OnceLock;
 pub struct Loggers {
     pub global: Vec<Sink>,
     pub proxies: Vec<Vec<Sink>>,
+    /// Each proxy's `log-tag`.
+    pub proxy_tags: Vec<Option<String>>,
     /// Header fields of every message.
     pub tag: String,
     pub hostname: Option<String>,
@@ -40,6 +42,7 @@ pub fn init(cfg: &Config, quiet: bool) {
     let _ = LOGGERS.set(Loggers {
         global: sinks(&cfg.global.logs),
         proxies: cfg.proxies.iter().map(|p| sinks(&p.logs)).collect(),
+        proxy_tags: cfg.proxies.iter().map(|p| p.log_tag.clone()).collect(),
         tag: cfg
             .global
             .log_tag

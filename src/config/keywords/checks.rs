@@ -91,10 +91,11 @@ pub fn option_mysql_check(ctx: &mut ProxyCtx, line: &Line) -> Flow {
                 return Flow::Continue;
             }
             user = Some(line.arg(3).to_string());
+            // HAProxy 2.6 sends the 4.1 protocol unless told "pre-41".
+            post41 = true;
             match line.arg(4) {
-                "" => {}
-                "post-41" => post41 = true,
-                "pre-41" => {}
+                "" | "post-41" => {}
+                "pre-41" => post41 = false,
                 other => {
                     ctx.sv.alert(
                         line,
@@ -143,14 +144,19 @@ fn parse_expect(
     allowed: &[&str],
     prefix: &str,
     origin: &crate::diag::Origin,
+    ignored: &mut Vec<String>,
 ) -> Result<HttpCheckExpect, String> {
     let mut i = 0;
     let mut negate = false;
     // `min-recv N` and `comment TEXT` may come first.
     while i < words.len() {
         match words[i].as_str() {
-            "min-recv" | "comment" | "ok-status" | "error-status" | "tout-status"
-            | "on-success" | "on-error" | "status-code" => i += 2,
+            "comment" => i += 2,
+            opt @ ("min-recv" | "ok-status" | "error-status" | "tout-status" | "on-success"
+            | "on-error" | "status-code") => {
+                ignored.push(opt.to_string());
+                i += 2
+            }
             "!" => {
                 negate = true;
                 i += 1;
@@ -229,21 +235,46 @@ fn hex_decode(s: &str) -> Result<Vec<u8>, char> {
         .collect())
 }
 
+/// Warns about check options parsed but not acted upon.
+fn not_enforced(ctx: &mut ProxyCtx, line: &Line, kw: &str, opts: &[String]) {
+    for o in opts {
+        ctx.sv.not_enforced(
+            line,
+            &format!("{kw} {o}"),
+            crate::config::keywords::Status::ParsedOnly,
+        );
+    }
+}
+
 pub fn http_check(ctx: &mut ProxyCtx, line: &Line) -> Flow {
     let sub = line.arg(1);
     match sub {
         "disable-on-404" => ctx.px.http_check.disable_on_404 = true,
-        "send-state" => ctx.px.http_check.send_state = true,
+        "send-state" => {
+            ctx.px.http_check.send_state = true;
+            not_enforced(ctx, line, "http-check", &["send-state".to_string()]);
+        }
         "comment" => {}
         "connect" => {
             let mut i = 2;
+            let mut ignored = Vec::new();
             while i < line.len() {
-                if line.arg(i) == "port" {
-                    ctx.px.http_check.connect_port = line.arg(i + 1).parse().ok();
-                    i += 1;
+                match line.arg(i) {
+                    "port" => {
+                        ctx.px.http_check.connect_port = line.arg(i + 1).parse().ok();
+                        i += 1;
+                    }
+                    "default" | "linger" => {}
+                    "comment" => i += 1,
+                    o @ ("addr" | "sni" | "alpn" | "proto") => {
+                        ignored.push(o.to_string());
+                        i += 1;
+                    }
+                    o => ignored.push(o.to_string()),
                 }
                 i += 1;
             }
+            not_enforced(ctx, line, "http-check connect", &ignored);
         }
         "send" => {
             let hc = &mut ctx.px.http_check;
@@ -273,19 +304,24 @@ pub fn http_check(ctx: &mut ProxyCtx, line: &Line) -> Flow {
         }
         "expect" => {
             let prefix = "'only supports min-recv, [!]string', '[!]rstring', '[!]string-lf', '[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment";
+            let mut ignored = Vec::new();
             match parse_expect(
                 line.rest(2),
                 &["string", "rstring", "string-lf", "status", "rstatus", "hdr", "fhdr"],
                 prefix,
                 &line.origin,
+                &mut ignored,
             ) {
                 Ok(e) => ctx.px.http_check.expects.push(e),
                 Err(e) => ctx
                     .sv
                     .alert(line, format!("'http-check expect' : {e}.")),
             }
+            not_enforced(ctx, line, "http-check expect", &ignored);
         }
-        s if s.starts_with("set-var") || s.starts_with("unset-var") => {}
+        s if s.starts_with("set-var") || s.starts_with("unset-var") => {
+            not_enforced(ctx, line, "http-check", &[s.to_string()]);
+        }
         other => ctx.sv.alert(
             line,
             format!("'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{other}'"),
@@ -324,9 +360,19 @@ pub fn tcp_check(ctx: &mut ProxyCtx, line: &Line) -> Flow {
                         i += 1;
                     }
                     "send-proxy" => send_proxy = true,
-                    "ssl" => ssl = true,
-                    "default" | "linger" | "via-socks4" => {}
-                    "sni" | "alpn" | "proto" | "comment" => i += 1,
+                    "ssl" => {
+                        ssl = true;
+                        not_enforced(ctx, line, "tcp-check connect", &["ssl".to_string()]);
+                    }
+                    "default" | "linger" => {}
+                    "via-socks4" => {
+                        not_enforced(ctx, line, "tcp-check connect", &["via-socks4".to_string()])
+                    }
+                    "comment" => i += 1,
+                    o @ ("sni" | "alpn" | "proto") => {
+                        not_enforced(ctx, line, "tcp-check connect", &[o.to_string()]);
+                        i += 1;
+                    }
                     other => {
                         ctx.sv.alert(
                             line,
@@ -369,7 +415,8 @@ pub fn tcp_check(ctx: &mut ProxyCtx, line: &Line) -> Flow {
         },
         "expect" => {
             let prefix = "'only supports min-recv, '[!]binary', '[!]string', '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment";
-            match parse_expect(
+            let mut ignored = Vec::new();
+            let parsed = parse_expect(
                 line.rest(2),
                 &[
                     "binary",
@@ -381,7 +428,10 @@ pub fn tcp_check(ctx: &mut ProxyCtx, line: &Line) -> Flow {
                 ],
                 prefix,
                 &line.origin,
-            ) {
+                &mut ignored,
+            );
+            not_enforced(ctx, line, "tcp-check expect", &ignored);
+            match parsed {
                 Ok(e) => TcpCheckRule::Expect {
                     negate: e.negate,
                     matcher: e.matcher,
@@ -392,7 +442,10 @@ pub fn tcp_check(ctx: &mut ProxyCtx, line: &Line) -> Flow {
                 }
             }
         }
-        s if s.starts_with("set-var") || s.starts_with("unset-var") => return Flow::Continue,
+        s if s.starts_with("set-var") || s.starts_with("unset-var") => {
+            not_enforced(ctx, line, "tcp-check", &[s.to_string()]);
+            return Flow::Continue;
+        }
         other => {
             ctx.sv.alert(
                 line,

@@ -106,7 +106,7 @@ pub static KEYWORDS: &[GlobalKeyword] = &[
     kw("profiling.tasks", P, one_arg),
     kw("server-state-base", P, server_state_base),
     kw("server-state-file", P, server_state_file),
-    kw("spread-checks", P, spread_checks),
+    kw("spread-checks", E, spread_checks),
     kw("ssl-mode-async", P, no_arg),
     kw("tune.buffers.limit", P, int_arg),
     kw("tune.buffers.reserve", P, int_arg),

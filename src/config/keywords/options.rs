@@ -84,7 +84,7 @@ pub static OPTIONS: &[OptionKeyword] = &[
     b("independent-streams", DFLB, P, |o| {
         &mut o.independent_streams
     }),
-    b("log-health-checks", DLB, P, |o| &mut o.log_health_checks),
+    b("log-health-checks", DLB, E, |o| &mut o.log_health_checks),
     b("log-separate-errors", DFL, E, |o| {
         &mut o.log_separate_errors
     }),
@@ -108,16 +108,16 @@ pub static OPTIONS: &[OptionKeyword] = &[
     s("forwardfor", DFLB, P, forwardfor),
     s("originalto", DFLB, P, originalto),
     s("http-restrict-req-hdr-names", DFLB, P, restrict_hdr_names),
-    s("httpchk", DLB, P, super::checks::option_httpchk),
-    s("ssl-hello-chk", DLB, P, super::checks::option_simple_check),
-    s("redis-check", DLB, P, super::checks::option_simple_check),
-    s("ldap-check", DLB, P, super::checks::option_simple_check),
+    s("httpchk", DLB, E, super::checks::option_httpchk),
+    s("ssl-hello-chk", DLB, E, super::checks::option_simple_check),
+    s("redis-check", DLB, E, super::checks::option_simple_check),
+    s("ldap-check", DLB, E, super::checks::option_simple_check),
     s("spop-check", DLB, P, super::checks::option_simple_check),
-    s("tcp-check", DLB, P, super::checks::option_simple_check),
+    s("tcp-check", DLB, E, super::checks::option_simple_check),
     s("external-check", DLB, P, super::checks::option_simple_check),
-    s("smtpchk", DLB, P, super::checks::option_smtpchk),
-    s("mysql-check", DLB, P, super::checks::option_mysql_check),
-    s("pgsql-check", DLB, P, super::checks::option_pgsql_check),
+    s("smtpchk", DLB, E, super::checks::option_smtpchk),
+    s("mysql-check", DLB, E, super::checks::option_mysql_check),
+    s("pgsql-check", DLB, E, super::checks::option_pgsql_check),
     s("httplog", DFL, P, super::logs::option_log_style),
     s("httpslog", DFL, P, super::logs::option_log_style),
     s("tcplog", DFLB, E, super::logs::option_log_style),

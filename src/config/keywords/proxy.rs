@@ -67,7 +67,7 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("hash-type", DLB, E, hash_type),
     k("hash-balance-factor", DLB, P, hash_balance_factor),
     k("http-after-response", DN.or(FLB), E, rules::http_after_response),
-    k("http-check", DLB, P, checks::http_check),
+    k("http-check", DLB, E, checks::http_check),
     k("http-error", DFLB, P, logs::http_error),
     k("http-request", DN.or(FLB), E, rules::http_request),
     k("http-response", DN.or(FLB), E, rules::http_response),
@@ -124,7 +124,7 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("stick store-response", LB, P, stick).def(Place::Fatal("'stick' not allowed in 'defaults' section.")),
     k("stick", LB, P, stick).def(Place::Fatal("'stick' not allowed in 'defaults' section.")),
     k("stick-table", FLB, P, stick_table).def(Place::Fatal("'stick-table' is not supported in 'defaults' section.")),
-    k("tcp-check", DLB, P, checks::tcp_check),
+    k("tcp-check", DLB, E, checks::tcp_check),
     k("tcp-request connection", DN.or(FL), E, rules::tcp_request)
         .be(Place::Fatal("tcp-request connection is not allowed because backend {p} is not a frontend")),
     k("tcp-request session", DN.or(FL), E, rules::tcp_request)
@@ -138,7 +138,7 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
         .fe(Place::Fatal("tcp-response inspect-delay is only allowed in 'backend' sections or 'defaults' section with a name")),
     k("tcp-response", DN.or(LB), E, rules::tcp_response)
         .fe(Place::Fatal("tcp-response content is only allowed in 'backend' sections or 'defaults' section with a name")),
-    k("timeout check", DLB, P, timeout).fe(Place::Warn("'timeout check' will be ignored because frontend '{p}' has no backend capability")),
+    k("timeout check", DLB, E, timeout).fe(Place::Warn("'timeout check' will be ignored because frontend '{p}' has no backend capability")),
     k("timeout client", DFL, E, timeout).be(Place::Warn("'timeout client' will be ignored because backend '{p}' has no frontend capability")),
     k("timeout client-fin", DFL, E, timeout).be(Place::Warn("'timeout client-fin' will be ignored because backend '{p}' has no frontend capability")),
     k("timeout connect", DLB, E, timeout).fe(Place::Warn("'timeout connect' will be ignored because frontend '{p}' has no backend capability")),

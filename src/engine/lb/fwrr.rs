@@ -408,9 +408,11 @@ impl Fwrr {
         self.queue_srv(i);
     }
 
-    /// A server's weight changed (slow start, `set weight`).
-    pub fn set_weight(&mut self, i: usize, uweight: u32) {
-        let new_ew = uweight * BE_WEIGHT_SCALE;
+    /// A server's effective weight changed (slow start, `set weight`).
+    pub fn set_eweight(&mut self, i: usize, new_ew: u32) {
+        if self.srv[i].eweight == new_ew {
+            return;
+        }
         let was = self.usable(i);
         let old_ew = self.srv[i].eweight;
         if !was {

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 const SRV_EWGHT_MAX: u64 = 4096;
 
 pub struct LeastConn {
-    eweight: Vec<u32>,
+    eweight: Vec<std::sync::atomic::AtomicU32>,
     state: Mutex<Vec<(u64, u64)>>,
     seq: Mutex<u64>,
 }
@@ -18,19 +18,32 @@ impl LeastConn {
     pub fn new(uweights: &[u32]) -> LeastConn {
         let n = uweights.len();
         LeastConn {
-            eweight: uweights.iter().map(|w| w * 16).collect(),
+            eweight: uweights
+                .iter()
+                .map(|w| std::sync::atomic::AtomicU32::new(w * 16))
+                .collect(),
             state: Mutex::new((0..n).map(|i| (0u64, i as u64)).collect()),
             seq: Mutex::new(n as u64),
         }
     }
 
     fn key(&self, i: usize, inflight: u64) -> u64 {
-        let ew = u64::from(self.eweight[i]);
+        let ew = u64::from(self.ew(i));
         if inflight == 0 || ew == 0 {
             0
         } else {
             (inflight + 1) * SRV_EWGHT_MAX / ew
         }
+    }
+
+    fn ew(&self, i: usize) -> u32 {
+        self.eweight[i].load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A server's effective weight changed: its key is recomputed at its
+    /// next connection change.
+    pub fn set_eweight(&self, i: usize, ew: u32) {
+        self.eweight[i].store(ew, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Records a server's new in-flight count; its position changes only
@@ -56,7 +69,7 @@ impl LeastConn {
         let mut order: Vec<usize> = candidates
             .iter()
             .copied()
-            .filter(|&i| self.eweight[i] > 0)
+            .filter(|&i| self.ew(i) > 0)
             .collect();
         order.sort_by_key(|&i| st[i]);
         let mut avoided = None;

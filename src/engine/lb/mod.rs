@@ -326,12 +326,22 @@ impl Balancer {
         }
     }
 
-    /// A server's effective weight changed (slow start, `set weight`).
-    pub fn set_weight(&self, i: usize, uweight: u32) {
-        if let Kind::RoundRobin(f) = &self.kind {
-            f.lock()
+    /// A server's effective weight changed (slow start, `set weight`), in
+    /// HAProxy's scale (16 × the user weight at full strength). Only the
+    /// dynamic algorithms follow it; map-based ones are static, as in
+    /// HAProxy.
+    pub fn set_eweight(&self, i: usize, eweight: u32) {
+        match &self.kind {
+            Kind::RoundRobin(f) => f
+                .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .set_weight(i, uweight);
+                .set_eweight(i, eweight),
+            Kind::Keyed { rr, .. } => rr
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .set_eweight(i, eweight),
+            Kind::LeastConn(lc) => lc.set_eweight(i, eweight),
+            _ => {}
         }
     }
 
