@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Lines a process printed, with their arrival times.
+pub type Lines = std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Which {
     Haproxy,
@@ -91,6 +94,23 @@ impl Running {
         }
         assert!(up, "{} did not start listening on {ready}", which.name());
         Some(r)
+    }
+
+    /// Reads stderr from now on in the background, each line stamped
+    /// with the moment it arrived.
+    pub fn record_stderr(&mut self) -> Lines {
+        let lines: Lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        if let Some(e) = self.stderr.take() {
+            let out = std::sync::Arc::clone(&lines);
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(e).lines() {
+                    let Ok(line) = line else { break };
+                    out.lock().expect("lines").push((Instant::now(), line));
+                }
+            });
+        }
+        lines
     }
 
     pub fn pid(&self) -> u32 {

@@ -24,6 +24,10 @@ pub enum Behaviour {
     /// Sends the banner and this many bytes, then resets the connection
     /// (a server that vanishes mid-transfer).
     Abort(usize),
+    /// A scripted dialogue: sends the first part (if not empty), then for
+    /// each further part reads what the client sends and answers with it;
+    /// then closes.
+    Script(&'static [&'static [u8]]),
 }
 
 /// One accepted connection as the server saw it.
@@ -130,6 +134,26 @@ fn handle(mut c: TcpStream, name: &str, peer: SocketAddr, beh: Behaviour) {
             }
             std::thread::sleep(Duration::from_millis(200));
             let _ = c.write_all(format!("got {total}\n").as_bytes());
+        }
+        Behaviour::Script(parts) => {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            if let Some(first) = parts.first()
+                && !first.is_empty()
+            {
+                let _ = c.write_all(first);
+            }
+            let mut buf = [0u8; 4096];
+            for p in parts.iter().skip(1) {
+                match c.read(&mut buf) {
+                    Ok(n) if n > 0 => {}
+                    _ => return,
+                }
+                if c.write_all(p).is_err() {
+                    return;
+                }
+            }
+            // let the client read before the close
+            std::thread::sleep(Duration::from_millis(50));
         }
         Behaviour::Abort(n) => {
             let _ = c.write_all(format!("{name} {peer}\n").as_bytes());

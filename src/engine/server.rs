@@ -52,6 +52,8 @@ pub enum CheckStatus {
     Unknown,
     /// Not checked yet.
     Ini,
+    /// Failures seen on traffic (`observe`, `on-error`).
+    Hana,
     SockErr,
     L4Ok,
     L4Tout,
@@ -82,6 +84,7 @@ impl CheckStatus {
         match self {
             CheckStatus::Unknown => "UNK",
             CheckStatus::Ini => "INI",
+            CheckStatus::Hana => "HANA",
             CheckStatus::SockErr => "SOCKERR",
             CheckStatus::L4Ok => "L4OK",
             CheckStatus::L4Tout => "L4TOUT",
@@ -102,6 +105,7 @@ impl CheckStatus {
         match self {
             CheckStatus::Unknown => "Unknown",
             CheckStatus::Ini => "Initializing",
+            CheckStatus::Hana => "Health analyze",
             CheckStatus::SockErr => "Socket error",
             CheckStatus::L4Ok => "Layer4 check passed",
             CheckStatus::L4Tout => "Layer4 timeout",
@@ -203,6 +207,8 @@ pub struct ServerRt {
     /// Bumped to end every session using this server.
     pub kill: tokio::sync::watch::Sender<u64>,
     pub status: Mutex<Status>,
+    /// Wakes the server's check early (`on-error` forces `fastinter`).
+    pub check_soon: tokio::sync::Notify,
 }
 
 /// HAProxy's weight scale for dynamic algorithms.
@@ -243,6 +249,7 @@ impl ServerRt {
                 failed_checks: 0,
                 consecutive_errors: 0,
             }),
+            check_soon: tokio::sync::Notify::new(),
         }
     }
 

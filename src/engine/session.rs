@@ -2,12 +2,13 @@
 //! maxconn queues), connection with retries and redispatch, then the data
 //! phase. The steps each record what the log line will need.
 
+use super::check::Observed;
 use super::connect::{self, ConnectError};
 use super::dst::Dst;
 use super::forward::{self, End, Splice, SpliceMode, Timers};
 use super::lb::Pick;
 use super::proxy_proto;
-use super::state::{Shared, Waiter};
+use super::state::{REDISPATCH, Shared, Waiter};
 use crate::config::model::{Balance, Mode, Proxy, Server};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -340,6 +341,14 @@ async fn establish(
     loop {
         let srv = shared.server_cfg(be_idx, srv_idx);
         let result = attempt(be, srv, client_addr, dst).await;
+        if srv.opts.observe.is_some() {
+            let seen = if result.is_ok() {
+                Observed::L4Ok
+            } else {
+                Observed::L4Err
+            };
+            super::check::observe(shared, be_idx, srv_idx, seen);
+        }
         match result {
             Ok(stream) => {
                 rep.tc = ms(connect_start.elapsed());
@@ -496,6 +505,23 @@ async fn acquire(
     previous: Option<usize>,
 ) -> Acquire {
     let be = shared.proxy_cfg(be_idx);
+    let deadline = be.timeouts.queue.map(|t| tokio::time::Instant::now() + t);
+    loop {
+        match acquire_once(shared, be_idx, client, previous, deadline).await {
+            // The server waited for went DOWN: pick again.
+            Acquire::Got(REDISPATCH) => continue,
+            other => return other,
+        }
+    }
+}
+
+async fn acquire_once(
+    shared: &Shared,
+    be_idx: usize,
+    client: Option<SocketAddr>,
+    previous: Option<usize>,
+    deadline: Option<tokio::time::Instant>,
+) -> Acquire {
     let be_rt = &shared.proxies[be_idx];
     let mut queue = &be_rt.queue;
     let overtaking = be_rt.lb.queue_first() && !be_rt.queue.is_empty();
@@ -528,9 +554,11 @@ async fn acquire(
         seq: shared.global.next_seq(),
         tx,
     });
-    let wait = be.timeouts.queue;
-    let got = match wait {
-        Some(t) => tokio::time::timeout(t, rx).await.ok().and_then(Result::ok),
+    let got = match deadline {
+        Some(d) => tokio::time::timeout_at(d, rx)
+            .await
+            .ok()
+            .and_then(Result::ok),
         None => rx.await.ok(),
     };
     match got {

@@ -33,8 +33,8 @@ pub fn status_text(why: Why<'_>) -> String {
     match why {
         Why::Check(o) => {
             let mut s = format!(", reason: {}", o.status.description());
-            if let (true, Some(code)) = (o.status.has_code(), o.code) {
-                s.push_str(&format!(", code: {code}"));
+            if o.status.has_code() {
+                s.push_str(&format!(", code: {}", o.code.unwrap_or(0)));
             }
             if !o.info.is_empty() {
                 s.push_str(&format!(", info: \"{}\"", ascii_escape(&o.info)));

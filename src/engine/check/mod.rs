@@ -165,7 +165,7 @@ async fn check_loop(shared: Arc<Shared>, c: Checked, first: Duration) {
         if !srv.in_maint() {
             let stopped = srv.op() == OpState::Stopped;
             let o = run::run(&c.plan, &c.target, stopped).await;
-            apply(&shared, &c, o);
+            apply(&shared, c.be, c.srv, c.log_health_checks, o);
         }
         let (h, stopped) = {
             let st = srv.lock_status();
@@ -182,7 +182,15 @@ async fn check_loop(shared: Arc<Shared>, c: Checked, first: Duration) {
         if c.spread > 0 {
             next = spread(next, c.spread);
         }
-        tokio::time::sleep(next).await;
+        let until = tokio::time::Instant::now() + next;
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => {}
+            _ = srv.check_soon.notified() => {
+                // errors seen on traffic: check again within fastinter
+                let soon = tokio::time::Instant::now() + c.intervals.fastinter.unwrap_or(next);
+                tokio::time::sleep_until(until.min(soon)).await;
+            }
+        }
     }
 }
 
@@ -201,8 +209,14 @@ fn spread(d: Duration, pct: u32) -> Duration {
 /// Records a check's result in the health counter, logs it with
 /// `option log-health-checks`, and changes the server's state when the
 /// counter says so.
-fn apply(shared: &Arc<Shared>, c: &Checked, o: CheckOutcome) {
-    let srv = &shared.proxies[c.be].servers[c.srv];
+fn apply(
+    shared: &Arc<Shared>,
+    be: usize,
+    srv_idx: usize,
+    log_health_checks: bool,
+    o: CheckOutcome,
+) {
+    let srv = &shared.proxies[be].servers[srv_idx];
     let Some(result) = o.status.result() else {
         return;
     };
@@ -222,23 +236,23 @@ fn apply(shared: &Arc<Shared>, c: &Checked, o: CheckOutcome) {
         st.last = Some(o.clone());
         (h, report, prev != Some(o.status))
     };
-    if c.log_health_checks && (changed || report) {
-        log_check(shared, c, &o, &h, result);
+    if log_health_checks && (changed || report) {
+        log_check(shared, be, srv_idx, &o, &h, result);
     }
-    let why = if c.log_health_checks {
+    let why = if log_health_checks {
         Why::Quiet
     } else {
         Why::Check(&o)
     };
     match result {
         CheckResult::Failed if h.health == 0 => {
-            transitions::set_stopped(shared, c.be, c.srv, why);
+            transitions::set_stopped(shared, be, srv_idx, why);
         }
         CheckResult::Passed if h.is_up() => {
-            transitions::set_running(shared, c.be, c.srv, why);
+            transitions::set_running(shared, be, srv_idx, why);
         }
         CheckResult::CondPass if h.is_up() => {
-            transitions::set_stopping(shared, c.be, c.srv, why);
+            transitions::set_stopping(shared, be, srv_idx, why);
         }
         _ => {}
     }
@@ -246,10 +260,17 @@ fn apply(shared: &Arc<Shared>, c: &Checked, o: CheckOutcome) {
 
 /// "Health check for [backup ]server B/S succeeded|failed, reason: …,
 /// status: N/M UP|DOWN."
-fn log_check(shared: &Shared, c: &Checked, o: &CheckOutcome, h: &Health, result: CheckResult) {
-    let p = shared.proxy_cfg(c.be);
-    let s = &p.servers[c.srv];
-    let srv = &shared.proxies[c.be].servers[c.srv];
+fn log_check(
+    shared: &Shared,
+    be: usize,
+    srv_idx: usize,
+    o: &CheckOutcome,
+    h: &Health,
+    result: CheckResult,
+) {
+    let p = shared.proxy_cfg(be);
+    let s = &p.servers[srv_idx];
+    let srv = &shared.proxies[be].servers[srv_idx];
     let verdict = match result {
         CheckResult::Failed => "failed",
         CheckResult::Passed => "succeeded",
@@ -273,9 +294,64 @@ fn log_check(shared: &Shared, c: &Checked, o: &CheckOutcome, h: &Health, result:
         transitions::status_text(Why::Check(o)),
     );
     crate::log::events::event_with(
-        Some(c.be),
+        Some(be),
         Level::Notice,
         &msg,
         Some((crate::log::events::Console::Warning, &msg)),
     );
+}
+
+/// What a session saw of a server, for `observe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Observed {
+    L4Ok,
+    L4Err,
+}
+
+/// `observe layer4|layer7` with `on-error`: counts consecutive errors seen
+/// on traffic and, at `error-limit`, acts as a failed check would
+/// (HAProxy's `health_adjust`).
+pub fn observe(shared: &Arc<Shared>, be: usize, srv_idx: usize, what: Observed) {
+    use crate::config::model::{Observe, OnError};
+    let s = &shared.config.proxies[be].servers[srv_idx];
+    let Some(mode) = s.opts.observe else { return };
+    // L4 successes only count for layer4 observation; errors for both.
+    let failed = match (what, mode) {
+        (Observed::L4Ok, Observe::Layer4) => false,
+        (Observed::L4Ok, Observe::Layer7) => return,
+        (Observed::L4Err, _) => true,
+    };
+    let srv = &shared.proxies[be].servers[srv_idx];
+    let errors = {
+        let mut st = srv.lock_status();
+        if !failed {
+            st.consecutive_errors = 0;
+            return;
+        }
+        st.consecutive_errors += 1;
+        if st.consecutive_errors < s.opts.error_limit.max(1) {
+            return;
+        }
+        let n = st.consecutive_errors;
+        st.consecutive_errors = 0;
+        match s.opts.on_error {
+            OnError::SuddenDeath if st.health > st.rise => st.health = st.rise + 1,
+            OnError::MarkDown => st.health = st.rise,
+            _ => {}
+        }
+        n
+    };
+    if s.opts.on_error != OnError::FastInter {
+        let o = CheckOutcome {
+            status: super::server::CheckStatus::Hana,
+            code: None,
+            info: format!(
+                "Detected {errors} consecutive errors, last one was: L4 unsuccessful connection"
+            ),
+            duration_ms: -1,
+        };
+        let log = shared.config.proxies[be].options.log_health_checks;
+        apply(shared, be, srv_idx, log, o);
+    }
+    srv.check_soon.notify_one();
 }

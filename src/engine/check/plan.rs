@@ -29,12 +29,13 @@ pub enum Msg {
     /// The style's default.
     Default,
     Text(String),
-    /// The received payload from `offset`, up to the first CR or LF
-    /// (`res.payload(offset,0),cut_crlf`), optionally left-trimmed of
-    /// spaces.
+    /// The received payload from `offset` (`res.payload(offset,0)`), as
+    /// a C string (up to a NUL byte), optionally left-trimmed of spaces
+    /// and cut at the first CR or LF.
     Payload {
         offset: usize,
         ltrim: bool,
+        cut_crlf: bool,
     },
 }
 
@@ -177,6 +178,7 @@ impl Plan {
                 e.on_error = Msg::Payload {
                     offset: 0,
                     ltrim: false,
+                    cut_crlf: true,
                 };
                 e.on_success = Msg::Text("Redis server is ok".into());
                 (
@@ -361,6 +363,7 @@ fn smtp_steps(helo: &str, domain: &str) -> Vec<Step> {
     let line = |offset| Msg::Payload {
         offset,
         ltrim: offset > 0,
+        cut_crlf: true,
     };
     let rx = |p: &str| Matcher::Regex(regex(p).expect("static regex"));
     let mut banner = expect(rx("^[0-9]{3}[ \r]"));
@@ -405,6 +408,7 @@ fn pgsql_steps(user: &str) -> Vec<Step> {
     not_error.on_error = Msg::Payload {
         offset: 6,
         ltrim: false,
+        cut_crlf: false,
     };
     let mut auth = expect(Matcher::BinRegex(
         regex("^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)").expect("static regex"),

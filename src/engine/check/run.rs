@@ -432,15 +432,24 @@ impl Run<'_> {
         match m {
             Msg::Default => String::new(),
             Msg::Text(t) => t.clone(),
-            Msg::Payload { offset, ltrim } => {
+            Msg::Payload {
+                offset,
+                ltrim,
+                cut_crlf,
+            } => {
                 let rest = self.buf.get(*offset..).unwrap_or_default();
+                let rest = rest.split(|b| *b == 0).next().unwrap_or_default();
                 let s = String::from_utf8_lossy(rest);
                 let s = if *ltrim {
                     s.trim_start_matches(' ')
                 } else {
                     &s
                 };
-                s.split(['\r', '\n']).next().unwrap_or("").to_string()
+                if *cut_crlf {
+                    s.split(['\r', '\n']).next().unwrap_or("").to_string()
+                } else {
+                    s.to_string()
+                }
             }
         }
     }
