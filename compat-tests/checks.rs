@@ -131,13 +131,12 @@ fn same_event(pair: &Pair, needle: &str, since: Instant, max: Duration, tol: Dur
     *th
 }
 
+/// When each answer came, and from which server.
+type Answers = Vec<(Instant, Option<String>)>;
+
 /// Requests through each proxy every 50 ms while `f` runs; returns, per
 /// proxy, when each answer came and from which server.
-fn with_traffic<T>(
-    lb: &Ns,
-    fronts: Vec<SocketAddr>,
-    f: impl FnOnce() -> T,
-) -> (T, Vec<Vec<(Instant, Option<String>)>>) {
+fn with_traffic<T>(lb: &Ns, fronts: Vec<SocketAddr>, f: impl FnOnce() -> T) -> (T, Vec<Answers>) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut threads = Vec::new();
     for front in fronts {
@@ -256,6 +255,9 @@ fn fast_timeline_matches_haproxy() {
     );
 }
 
+/// A scripted server's dialogue.
+type Script = &'static [&'static [u8]];
+
 /// Each kind of check against a server that passes it and one that fails
 /// it, with `option log-health-checks`: the per-check lines and the DOWN
 /// lines must be haproxy's.
@@ -270,12 +272,7 @@ fn check_kinds_match_haproxy() {
     const LDAP_OK: &[u8] = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
     const LDAP_BAD: &[u8] = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00";
     // (backend, check lines, good server, bad server)
-    let kinds: &[(
-        &str,
-        &str,
-        &'static [&'static [u8]],
-        &'static [&'static [u8]],
-    )] = &[
+    let kinds: &[(&str, &str, Script, Script)] = &[
         (
             "status",
             "option httpchk GET /health\n    http-check expect status 200",
