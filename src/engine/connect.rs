@@ -80,12 +80,13 @@ pub async fn connect(
         Some(Protocol::TCP),
     )
     .map_err(ConnectError::Resource)?;
-    let _ = sock.set_tcp_nodelay(true);
     if delay_ack {
         // Health checks: the handshake's last ACK leaves with the first
         // data, or not at all when the check closes at once (HAProxy's
-        // CONNECT_DELACK_ALWAYS).
+        // CONNECT_DELACK_ALWAYS). They write once: Nagle never delays it.
         let _ = sock.set_tcp_quickack(false);
+    } else {
+        let _ = sock.set_tcp_nodelay(true);
     }
     if keepalive {
         let _ = sock.set_keepalive(true);

@@ -177,6 +177,10 @@ fn mark_change(srv: &ServerRt, was_stopped: bool) {
 /// Marks a server DOWN (HAProxy's `srv_set_stopped`); nothing happens to
 /// a server in maintenance or already DOWN.
 pub fn set_stopped(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
+    let s = &shared.proxies[be].servers[srv];
+    if s.in_maint() || s.op() == OpState::Stopped {
+        return;
+    }
     let c = Ctx::new(shared, be, srv);
     let _guard = c.rt.changes.lock().unwrap_or_else(|e| e.into_inner());
     if c.srv.in_maint() || c.srv.op() == OpState::Stopped {
@@ -231,6 +235,10 @@ fn running_on_backup(act: usize, bck: usize) -> &'static str {
 /// Marks a server UP (HAProxy's `srv_set_running`), through a slow start
 /// when it has one.
 pub fn set_running(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
+    let s = &shared.proxies[be].servers[srv];
+    if s.in_maint() || matches!(s.op(), OpState::Starting | OpState::Running) {
+        return;
+    }
     let c = Ctx::new(shared, be, srv);
     let _guard = c.rt.changes.lock().unwrap_or_else(|e| e.into_inner());
     if c.srv.in_maint() || matches!(c.srv.op(), OpState::Starting | OpState::Running) {
@@ -282,6 +290,10 @@ pub fn set_running(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
 /// Puts a server in NOLB (HAProxy's `srv_set_stopping`): UP for the
 /// connections that stick to it, out of load balancing.
 pub fn set_stopping(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
+    let s = &shared.proxies[be].servers[srv];
+    if s.in_maint() || s.op() == OpState::Stopping {
+        return;
+    }
     let c = Ctx::new(shared, be, srv);
     let _guard = c.rt.changes.lock().unwrap_or_else(|e| e.into_inner());
     if c.srv.in_maint() || c.srv.op() == OpState::Stopping {

@@ -10,6 +10,7 @@ use crate::config::model::{ProxyProtocol, Source};
 use crate::engine::connect::{self, ConnectError};
 use crate::engine::proxy_proto;
 use crate::engine::server::{CheckOutcome, CheckStatus};
+use bytes::BufMut;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -333,21 +334,20 @@ impl Run<'_> {
         }
         let deadline = self.deadline;
         let room = self.target.bufsize - self.buf.len();
-        let mut chunk = vec![0u8; room.min(16384)];
+        // read into the spare capacity, up to the buffer size
+        self.buf.reserve(room.min(4096));
         let tout = self.timeout_outcome();
         let Some(c) = self.conn.as_mut() else {
             self.eof = true;
             return Ok(());
         };
-        match timeout_at(deadline, c.stream.read(&mut chunk)).await {
+        let mut window = (&mut self.buf).limit(room);
+        match timeout_at(deadline, c.stream.read_buf(&mut window)).await {
             Ok(Ok(0)) => {
                 self.eof = true;
                 Ok(())
             }
-            Ok(Ok(n)) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(())
-            }
+            Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(outcome(
                 CheckStatus::SockErr,
                 None,
