@@ -289,6 +289,58 @@ impl Regex {
     }
 }
 
+impl Regex {
+    /// HAProxy's `exp_replace`: when the regex matches somewhere in `s`,
+    /// the result is `rep` alone with `\0`..`\9` replaced by the groups
+    /// of the first match (`\xHH` gives a byte); `None` without a match.
+    pub fn expand(&self, s: &str, rep: &str) -> Option<String> {
+        let groups: Vec<Option<String>> = match self {
+            Regex::Fast(r) => {
+                let c = r.captures(s)?;
+                (0..c.len())
+                    .map(|i| c.get(i).map(|m| m.as_str().to_string()))
+                    .collect()
+            }
+            Regex::Fancy(r) => {
+                let c = r.captures(s).ok()??;
+                (0..c.len())
+                    .map(|i| c.get(i).map(|m| m.as_str().to_string()))
+                    .collect()
+            }
+        };
+        let mut out = String::with_capacity(rep.len() + s.len());
+        let b = rep.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'\\' && i + 1 < b.len() {
+                let n = b[i + 1];
+                if n.is_ascii_digit() {
+                    if let Some(Some(g)) = groups.get(usize::from(n - b'0')) {
+                        out.push_str(g);
+                    }
+                    i += 2;
+                    continue;
+                }
+                if n == b'x'
+                    && i + 3 < b.len()
+                    && let Ok(v) = u8::from_str_radix(&rep[i + 2..i + 4], 16)
+                {
+                    out.push(char::from(v));
+                    i += 4;
+                    continue;
+                }
+                out.push(char::from(n));
+                i += 2;
+                continue;
+            }
+            let ch = rep[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+        Some(out)
+    }
+}
+
 /// HAProxy's `\1` back-references as the regex crates' `${1}`, with `$`
 /// kept literal.
 fn backrefs(rep: &str) -> String {

@@ -266,9 +266,12 @@ fn dom_match(s: &str, pat: &str, sep: fn(char) -> bool) -> bool {
 }
 
 fn term_matches(t: &Term, ctx: &dyn Context) -> bool {
-    let Some(smp) = sample::fetch(&t.expr, ctx) else {
-        return false;
-    };
+    sample::fetch_all(&t.expr, ctx)
+        .into_iter()
+        .any(|smp| sample_matches(t, smp))
+}
+
+fn sample_matches(t: &Term, smp: Sample) -> bool {
     let text = || {
         let s = smp.as_str().into_owned();
         if t.icase { s.to_ascii_lowercase() } else { s }

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod dst;
 pub mod events;
 pub mod forward;
+pub mod http;
 pub mod lb;
 pub mod listener;
 pub mod proxy_proto;

@@ -57,6 +57,7 @@ impl Switching {
 }
 
 /// The layer-4 view of a session, for ACLs evaluated in TCP mode.
+#[derive(Clone)]
 pub struct L4<'a> {
     pub shared: &'a Shared,
     pub frontend: usize,
@@ -117,7 +118,6 @@ pub fn backend_for(
     client_addr: Option<SocketAddr>,
     dst: &Dst<'_>,
 ) -> Option<usize> {
-    let sw = &shared.proxies[fe].switching;
     let ctx = L4 {
         shared,
         frontend: fe,
@@ -125,16 +125,25 @@ pub fn backend_for(
         client: client_addr,
         local: dst,
     };
+    backend_in(shared, fe, &ctx)
+}
+
+/// The backend the frontend's `use_backend` rules (or `default_backend`)
+/// choose in a context (layer 4, or an HTTP request).
+pub fn backend_in(shared: &Shared, fe: usize, ctx: &dyn Context) -> Option<usize> {
+    let sw = &shared.proxies[fe].switching;
     for (target, cond) in &sw.rules {
-        if !acl::holds(cond.as_ref(), &ctx) {
+        if !acl::holds(cond.as_ref(), ctx) {
             continue;
         }
         match target {
             Target::Backend(b) => return Some(*b),
             Target::Dynamic(lf) => {
-                if let Some(b) = render_samples(lf, &ctx).and_then(|n| shared.backend_index(&n)) {
+                if let Some(b) = render_samples(lf, ctx).and_then(|n| shared.backend_index(&n)) {
                     return Some(b);
                 }
+                // an unresolvable name ends the evaluation
+                return sw.default;
             }
             Target::Missing => {}
         }

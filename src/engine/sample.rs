@@ -62,6 +62,11 @@ pub trait Context {
     fn http(&self, _fetch: &str, _args: &[String]) -> Option<Sample> {
         None
     }
+    /// Every value of a multi-valued HTTP fetch (each header occurrence),
+    /// as ACLs match them.
+    fn http_all(&self, fetch: &str, args: &[String]) -> Vec<Sample> {
+        self.http(fetch, args).into_iter().collect()
+    }
 }
 
 /// Fetches rproxy evaluates in TCP mode; `http()` answers the others.
@@ -88,6 +93,36 @@ pub const L4_FETCHES: &[&str] = &[
     "env",
     "date",
 ];
+
+/// Every value of an expression: several for a multi-valued HTTP fetch
+/// without converters (`hdr(x)` in an ACL matches any occurrence), else
+/// at most one.
+pub fn fetch_all(expr: &SampleExpr, ctx: &dyn Context) -> Vec<Sample> {
+    if expr.converters.is_empty() && !L4_FETCHES.contains(&expr.fetch.as_str()) {
+        let plain = fetch_base(&expr.fetch, &expr.args, ctx);
+        if plain.is_none() || is_multi(&expr.fetch) {
+            return ctx.http_all(&expr.fetch, &expr.args);
+        }
+        return plain.into_iter().collect();
+    }
+    fetch(expr, ctx).into_iter().collect()
+}
+
+fn is_multi(f: &str) -> bool {
+    matches!(
+        f,
+        "hdr"
+            | "req.hdr"
+            | "req.fhdr"
+            | "res.hdr"
+            | "shdr"
+            | "res.fhdr"
+            | "req.cook"
+            | "cook"
+            | "res.cook"
+            | "scook"
+    )
+}
 
 pub fn fetch(expr: &SampleExpr, ctx: &dyn Context) -> Option<Sample> {
     let base = fetch_base(&expr.fetch, &expr.args, ctx)?;

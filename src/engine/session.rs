@@ -18,6 +18,16 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
+/// What the request says about the server to use, before load balancing.
+#[derive(Clone, Debug, Default)]
+pub struct Hint {
+    /// A server chosen by persistence (cookie, `use-server`): taken
+    /// directly, queued for if full.
+    pub direct: Option<usize>,
+    /// The key of the HTTP-keyed balance algorithms.
+    pub key: Option<Vec<u8>>,
+}
+
 /// Connection slots held for the life of a session: released on drop.
 pub struct Slots {
     pub global: Option<OwnedSemaphorePermit>,
@@ -46,6 +56,36 @@ pub struct Report {
     pub redispatched: bool,
     /// Termination state, two characters.
     pub term: [u8; 2],
+    /// What HTTP logs add (`None` in TCP mode).
+    pub http: Option<Box<HttpLog>>,
+}
+
+/// The HTTP part of a log line.
+#[derive(Clone, Debug, Default)]
+pub struct HttpLog {
+    /// `%r`: the request line, or `<BADREQ>`.
+    pub request_line: String,
+    pub method: String,
+    pub uri: String,
+    pub version: String,
+    /// `%ST`; -1 when no response.
+    pub status: i32,
+    /// `%TR`: time to get the request head, from its first byte.
+    pub t_request: i64,
+    /// `%Tr`: time waiting for the response head.
+    pub t_response: i64,
+    /// `%Ta`: from the first request byte to the end of the response.
+    pub t_active: i64,
+    /// `%tr`: when the request's first byte arrived.
+    pub request_date: Option<std::time::SystemTime>,
+    /// Third and fourth characters of `%tsc` (`-` without cookie).
+    pub cookie_flags: [u8; 2],
+    pub captured_cookie_req: Option<String>,
+    pub captured_cookie_res: Option<String>,
+    pub captured_req: Vec<Option<String>>,
+    pub captured_res: Vec<Option<String>>,
+    /// Logged unless the request was a monitor-uri probe.
+    pub no_log: bool,
 }
 
 /// Everything a session needs from its listener.
@@ -81,6 +121,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         retries: 0,
         redispatched: false,
         term: *b"--",
+        http: None,
     };
     let fe_rt = &shared.proxies[acc.frontend];
     fe_rt.feconn.fetch_add(1, Ordering::Relaxed);
@@ -119,6 +160,12 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
                 return;
             }
         }
+    }
+    if fe.mode == Mode::Http {
+        super::http::serve(&shared, acc.frontend, client, announced, rep, start).await;
+        fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
+        drop(acc.slots);
+        return;
     }
     let dst = match announced {
         Some(d) => Dst::known(Some(d)),
@@ -197,8 +244,9 @@ async fn run_backend(
     };
     tokio::pin!(client_timeout);
 
+    let hint = Hint::default();
     let connected = tokio::select! {
-        r = establish(shared, be_idx, dst, rep, start) => r,
+        r = establish(shared, be_idx, dst, rep, start, &hint) => r,
         _ = &mut client_timeout => {
             rep.term = if rep.tw < 0 && rep.server.is_none() { *b"cQ" } else { *b"cC" };
             None
@@ -306,12 +354,27 @@ fn hand_over(be_rt: &super::state::ProxyRt, srv_idx: usize) -> bool {
 
 /// Picks a server (waiting in a queue if all are full) and connects to it,
 /// retrying and redispatching as HAProxy does.
-async fn establish(
+pub async fn establish(
     shared: &Arc<Shared>,
     be_idx: usize,
     dst: &Dst<'_>,
     rep: &mut Report,
     start: Instant,
+    hint: &Hint,
+) -> Option<(usize, TcpStream)> {
+    establish_reusing(shared, be_idx, dst, rep, start, hint, &|_| None).await
+}
+
+/// As `establish`; `reuse` may hand over an idle connection to the server
+/// chosen (HTTP connection reuse), which then needs no connect.
+pub async fn establish_reusing(
+    shared: &Arc<Shared>,
+    be_idx: usize,
+    dst: &Dst<'_>,
+    rep: &mut Report,
+    start: Instant,
+    hint: &Hint,
+    reuse: &(dyn Fn(usize) -> Option<TcpStream> + Sync),
 ) -> Option<(usize, TcpStream)> {
     let be = shared.proxy_cfg(be_idx);
     let be_rt = &shared.proxies[be_idx];
@@ -320,7 +383,13 @@ async fn establish(
     if be.servers.is_empty() {
         return dispatch(be, dst, rep).await;
     }
-    let mut srv_idx = match acquire(shared, be_idx, client_addr, None).await {
+    let key = hint.key.as_deref();
+    let mut direct = hint.direct;
+    let first = match direct {
+        Some(i) => acquire_direct(shared, be_idx, i).await,
+        None => acquire(shared, be_idx, client_addr, None, key).await,
+    };
+    let mut srv_idx = match first {
         Acquire::Got(i) => i,
         Acquire::NoServer => {
             super::events::no_server(shared, be_idx);
@@ -335,6 +404,10 @@ async fn establish(
     };
     rep.tw = ms(queue_start.elapsed());
     rep.server = Some(srv_idx);
+    if let Some(idle) = reuse(srv_idx) {
+        rep.tc = 0;
+        return Some((srv_idx, idle));
+    }
     let connect_start = Instant::now();
     let retries = be.retries;
     let mut attempts_left = retries;
@@ -372,7 +445,8 @@ async fn establish(
                 attempts_left -= 1;
                 rep.retries += 1;
                 let done = retries - attempts_left;
-                let redispatch = should_redispatch(shared, be_idx, srv_idx, retries, done);
+                let redispatch =
+                    should_redispatch(shared, be_idx, srv_idx, retries, done, direct.is_some());
                 let active = be_rt
                     .servers
                     .iter()
@@ -382,7 +456,8 @@ async fn establish(
                 let mut same_server = true;
                 if redispatch {
                     release_server(shared, be_idx, srv_idx);
-                    match acquire(shared, be_idx, client_addr, Some(srv_idx)).await {
+                    direct = None;
+                    match acquire(shared, be_idx, client_addr, Some(srv_idx), key).await {
                         Acquire::Got(i) => {
                             same_server = i == srv_idx;
                             srv_idx = i;
@@ -421,6 +496,7 @@ fn should_redispatch(
     srv_idx: usize,
     retries: u32,
     done: u32,
+    direct: bool,
 ) -> bool {
     let be = shared.proxy_cfg(be_idx);
     let Some(interval) = be.redispatch else {
@@ -444,7 +520,8 @@ fn should_redispatch(
         .iter()
         .filter(|s| s.usable() && !shared.server_cfg(be_idx, s.idx).opts.backup)
         .count();
-    active > 1 && matches!(be.balance, Balance::RoundRobin | Balance::StaticRr)
+    // A persistent connection only changes server at the interval.
+    !direct && active > 1 && matches!(be.balance, Balance::RoundRobin | Balance::StaticRr)
 }
 
 /// A backend without servers: `dispatch ADDR`, or with `option
@@ -503,11 +580,12 @@ async fn acquire(
     be_idx: usize,
     client: Option<SocketAddr>,
     previous: Option<usize>,
+    key: Option<&[u8]>,
 ) -> Acquire {
     let be = shared.proxy_cfg(be_idx);
     let deadline = be.timeouts.queue.map(|t| tokio::time::Instant::now() + t);
     loop {
-        match acquire_once(shared, be_idx, client, previous, deadline).await {
+        match acquire_once(shared, be_idx, client, previous, key, deadline).await {
             // The server waited for went DOWN: pick again.
             Acquire::Got(REDISPATCH) => continue,
             other => return other,
@@ -520,13 +598,14 @@ async fn acquire_once(
     be_idx: usize,
     client: Option<SocketAddr>,
     previous: Option<usize>,
+    key: Option<&[u8]>,
     deadline: Option<tokio::time::Instant>,
 ) -> Acquire {
     let be_rt = &shared.proxies[be_idx];
     let mut queue = &be_rt.queue;
     let overtaking = be_rt.lb.queue_first() && !be_rt.queue.is_empty();
     for _ in 0..if overtaking { 0 } else { 4 } {
-        match be_rt.lb.pick(shared, be_idx, client, previous) {
+        match be_rt.lb.pick(shared, be_idx, client, previous, key) {
             Pick::Server(i) => {
                 if be_rt.try_take(i) {
                     be_rt.no_server.store(false, Ordering::Relaxed);
@@ -562,6 +641,38 @@ async fn acquire_once(
         None => rx.await.ok(),
     };
     match got {
+        Some(i) => Acquire::Got(i),
+        None => Acquire::QueueTimeout,
+    }
+}
+
+/// Takes a slot of a server chosen before load balancing, or waits in its
+/// queue (`timeout queue`); a full queue (`maxqueue`) falls back to the
+/// balancer.
+async fn acquire_direct(shared: &Shared, be_idx: usize, srv: usize) -> Acquire {
+    let be = shared.proxy_cfg(be_idx);
+    let be_rt = &shared.proxies[be_idx];
+    if be_rt.servers[srv].queue.is_empty() && be_rt.try_take(srv) {
+        be_rt
+            .lb
+            .inflight_changed(srv, be_rt.servers[srv].cur.load(Ordering::Relaxed));
+        return Acquire::Got(srv);
+    }
+    let maxq = shared.server_cfg(be_idx, srv).opts.maxqueue;
+    if maxq != 0 && be_rt.servers[srv].queue.len() >= maxq {
+        return acquire(shared, be_idx, None, None, None).await;
+    }
+    let (tx, rx) = oneshot::channel();
+    be_rt.servers[srv].queue.push(Waiter {
+        seq: shared.global.next_seq(),
+        tx,
+    });
+    let got = match be.timeouts.queue {
+        Some(t) => tokio::time::timeout(t, rx).await.ok().and_then(Result::ok),
+        None => rx.await.ok(),
+    };
+    match got {
+        Some(REDISPATCH) => acquire(shared, be_idx, None, None, None).await,
         Some(i) => Acquire::Got(i),
         None => Acquire::QueueTimeout,
     }

@@ -104,6 +104,8 @@ pub struct ProxyRt {
     pub lb: super::lb::Balancer,
     /// Compiled `use_backend` rules and default backend.
     pub switching: super::route::Switching,
+    /// Conditions of the HTTP rules.
+    pub http: super::http::rules::Compiled,
     /// Set when no server was available at the last pick (for the
     /// "has no server available" message edge).
     pub no_server: AtomicBool,
@@ -253,6 +255,7 @@ fn proxy_rt(
             .collect(),
         lb: super::lb::Balancer::new(p),
         switching: super::route::Switching::compile(&config.proxies, idx, compiler),
+        http: super::http::rules::Compiled::new(p, compiler),
         servers,
         queue: Queue::default(),
         no_server: AtomicBool::new(false),

@@ -180,9 +180,9 @@ impl Balancer {
         }
     }
 
-    /// Hashes a byte key with the configured function (HTTP-keyed
-    /// algorithms).
-    pub fn hash_bytes(&self, key: &[u8]) -> u32 {
+    /// Hashes an HTTP key with the configured function, and the
+    /// avalanche mix when asked (HAProxy's `gen_hash`).
+    fn hash_key(&self, key: &[u8]) -> u32 {
         let h = match self.function {
             HashFunction::Sdbm => hash::sdbm(key),
             HashFunction::Djb2 => hash::djb2(key),
@@ -196,12 +196,17 @@ impl Balancer {
         self.finish_hash(h)
     }
 
+    /// Picks a server for a connection from `client`; `key` is the hash
+    /// input of the HTTP-keyed algorithms (`uri`, `url_param`, `hdr`, …),
+    /// `None` when the request has none (then they fall back to round
+    /// robin, as HAProxy does).
     pub fn pick(
         &self,
         shared: &Shared,
         be: usize,
         client: Option<SocketAddr>,
         avoid: Option<usize>,
+        key: Option<&[u8]>,
     ) -> Pick {
         let rt = &shared.proxies[be];
         let servers = &rt.servers;
@@ -242,10 +247,24 @@ impl Balancer {
                 };
                 return self.keyed_result(s, &has_slot);
             }
-            Kind::Keyed { rr, .. } => rr
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .next(&has_slot, avoid),
+            Kind::Keyed { map, rings, rr } => match key {
+                Some(k) => {
+                    let h = self.hash_key(k);
+                    let s = if self.consistent {
+                        match self.ring(rings, shared, be) {
+                            Ok(r) => r.lookup(h, avoid),
+                            Err(fbck) => fbck,
+                        }
+                    } else {
+                        map.hash(h)
+                    };
+                    return self.keyed_result(s, &has_slot);
+                }
+                None => rr
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .next(&has_slot, avoid),
+            },
             Kind::Random { rings, draws } => {
                 let ring = match self.ring(rings, shared, be) {
                     Ok(r) => r,

@@ -1,0 +1,226 @@
+//! HTTP mode: a client connection carries requests one after the other
+//! (keep-alive, pipelining in order); each is parsed, run through the
+//! rules, routed, sent to a server (a new connection, or an idle one
+//! reused), and its response relayed — with HAProxy 2.6's timeouts,
+//! connection modes, error answers and log lines.
+
+pub mod body;
+pub mod cookie;
+pub mod fetch;
+pub mod head;
+pub mod io;
+pub mod out;
+pub mod pool;
+pub mod reply;
+pub mod rules;
+mod txn;
+
+use super::dst::Dst;
+use super::session::{HttpLog, Report};
+use super::state::Shared;
+use head::{Limits, Parsed};
+use io::{Conn, Fill};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::TcpStream;
+
+/// How waiting for a request ended, when no request came.
+enum NoRequest {
+    /// Close without a word (idle keep-alive connection, probe ignored).
+    Silent,
+    /// HAProxy's multiplexer answers with one of its raw messages, then
+    /// closes; logged with `<BADREQ>` and this termination state.
+    Raw { status: u16, term: [u8; 2] },
+}
+
+/// A request head and when it started.
+struct Incoming {
+    head: head::Head,
+    /// First byte of the request.
+    started: Instant,
+    started_wall: SystemTime,
+    /// Time to receive the whole head.
+    t_request: Duration,
+}
+
+fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Waits for and parses the next request head on `cli`, with HAProxy's
+/// timers: `timeout http-request` for a new connection (from accept) and
+/// once a request has started, `timeout http-keep-alive` between requests,
+/// both capped by `timeout client`.
+async fn read_request(
+    cli: &mut Conn,
+    fe: &crate::config::model::Proxy,
+    lim: &Limits,
+    first: bool,
+    accepted: Instant,
+    bufsize: usize,
+) -> Result<Incoming, NoRequest> {
+    let t = &fe.timeouts;
+    let client_cap = t.client.map(|d| Instant::now() + d);
+    let idle = if first {
+        t.http_request.map(|d| accepted + d)
+    } else {
+        t.http_keep_alive.map(|d| Instant::now() + d)
+    };
+    let mut deadline = min_deadline(idle, client_cap);
+    let mut started: Option<(Instant, SystemTime)> =
+        (!cli.data().is_empty()).then(|| (Instant::now(), SystemTime::now()));
+    if started.is_some() {
+        deadline = min_deadline(t.http_request.map(|d| Instant::now() + d), client_cap);
+    }
+    let ignore_probes = fe.options.http_ignore_probes;
+    loop {
+        if !cli.data().is_empty() {
+            match head::parse_request(cli.data(), lim) {
+                Ok(Parsed::Done(h, n)) => {
+                    cli.consume(n);
+                    if h.flags.chnk && !body::chunked_prefix_ok(cli.data()) {
+                        return Err(NoRequest::Raw {
+                            status: 400,
+                            term: *b"PR",
+                        });
+                    }
+                    // HAProxy refuses the PRI method (an HTTP/2 preface
+                    // without HTTP/2 support).
+                    if h.method().eq_ignore_ascii_case("PRI") {
+                        return Err(NoRequest::Raw {
+                            status: 400,
+                            term: *b"PR",
+                        });
+                    }
+                    let (s, w) = started.unwrap_or_else(|| (Instant::now(), SystemTime::now()));
+                    return Ok(Incoming {
+                        head: h,
+                        started: s,
+                        started_wall: w,
+                        t_request: s.elapsed(),
+                    });
+                }
+                Ok(Parsed::Partial) => {
+                    if cli.data().len() >= bufsize.saturating_sub(64) {
+                        return Err(NoRequest::Raw {
+                            status: 400,
+                            term: *b"PR",
+                        });
+                    }
+                }
+                Err(e) => {
+                    return Err(NoRequest::Raw {
+                        status: e.status,
+                        term: *b"PR",
+                    });
+                }
+            }
+        }
+        let had = !cli.data().is_empty();
+        match cli
+            .fill(deadline.map(tokio::time::Instant::from_std), bufsize)
+            .await
+        {
+            Ok(Fill::Data) => {
+                if started.is_none() {
+                    started = Some((Instant::now(), SystemTime::now()));
+                    deadline = min_deadline(t.http_request.map(|d| Instant::now() + d), client_cap);
+                }
+            }
+            Ok(Fill::Timeout) => {
+                return Err(if had || (first && !ignore_probes) {
+                    NoRequest::Raw {
+                        status: 408,
+                        term: *b"cR",
+                    }
+                } else {
+                    NoRequest::Silent
+                });
+            }
+            Ok(Fill::Eof) | Err(_) => {
+                return Err(if had || (first && !ignore_probes) {
+                    NoRequest::Raw {
+                        status: 400,
+                        term: *b"CR",
+                    }
+                } else {
+                    NoRequest::Silent
+                });
+            }
+        }
+    }
+}
+
+/// Serves an HTTP client connection until it closes.
+pub async fn serve(
+    shared: &Arc<Shared>,
+    fe_idx: usize,
+    client: TcpStream,
+    announced: Option<std::net::SocketAddr>,
+    base: Report,
+    accepted: Instant,
+) {
+    let fe = shared.proxy_cfg(fe_idx);
+    // The address the client came to, looked up on first use (a clone of
+    // the socket keeps the lookup independent of the connection's buffer).
+    let local = client.local_addr().ok();
+    let dst_holder = match announced {
+        Some(d) => Dst::known(Some(d)),
+        None => Dst::known(local),
+    };
+    let dst = &dst_holder;
+    crate::log::traffic::connect_line(shared, fe_idx, base.client, || dst.get());
+    let g = &shared.config.global.tune;
+    let bufsize = g.bufsize as usize;
+    let lim = Limits::new(bufsize, g.maxrewrite as usize, g.http_maxhdr as usize);
+    let mut cli = Conn::new(client);
+    let mut first = true;
+    let mut own: Option<pool::Idle> = None;
+    loop {
+        let mut rep = base.clone();
+        let incoming = match read_request(&mut cli, fe, &lim, first, accepted, bufsize).await {
+            Ok(i) => i,
+            Err(NoRequest::Silent) => break,
+            Err(NoRequest::Raw { status, term }) => {
+                let _ = cli
+                    .write_all(reply::raw(status), fe.timeouts.client.map(deadline))
+                    .await;
+                rep.term = term;
+                rep.tt = accepted.elapsed().as_millis() as i64;
+                rep.bytes_to_client = 0;
+                rep.http = Some(Box::new(HttpLog {
+                    request_line: "<BADREQ>".into(),
+                    status: i32::from(status),
+                    t_request: -1,
+                    t_response: -1,
+                    t_active: rep.tt,
+                    cookie_flags: *b"--",
+                    ..Default::default()
+                }));
+                // A connection that never sent anything is not logged
+                // with `option dontlognull`.
+                super::events::session_end(shared, &rep);
+                break;
+            }
+        };
+        let keep = txn::run(
+            shared, fe_idx, &mut cli, dst, rep, incoming, first, &mut own,
+        )
+        .await;
+        first = false;
+        if !keep {
+            break;
+        }
+    }
+    if let Some(idle) = own.take() {
+        pool::put(shared, idle);
+    }
+}
+
+fn deadline(d: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + d
+}
