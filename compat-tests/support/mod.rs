@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod control;
+pub mod http;
 pub mod netns;
 pub mod proxy;
 pub mod servers;

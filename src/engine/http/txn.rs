@@ -140,12 +140,14 @@ impl<'a> Txn<'a> {
         let be = (self.be_idx != self.fe_idx).then(|| self.be());
         let phase = if response { b'H' } else { b'R' };
         let page = |status| reply::error(cfg, fe, be, status);
-        let build = |r: &crate::config::model::ReturnCfg, t: &Txn<'_>| -> Reply {
+        // `return` always builds its answer; `deny` and `tarpit` without
+        // reply arguments send the proxy's page for the status.
+        let build = |r: &crate::config::model::ReturnCfg, t: &Txn<'_>, is_return: bool| -> Reply {
             let ctx = t.ctx(None);
             let has_custom = !matches!(r.body, crate::config::model::ReturnBody::None)
                 || r.content_type.is_some()
                 || !r.headers.is_empty();
-            if !has_custom {
+            if !has_custom && !is_return {
                 return page(r.status);
             }
             let parts = reply::Rendered {
@@ -169,7 +171,7 @@ impl<'a> Txn<'a> {
         match v {
             Verdict::Continue | Verdict::Stop => None,
             Verdict::Deny(r) => Some(Local {
-                reply: build(r, self),
+                reply: build(r, self, false),
                 term: [b'P', phase],
                 tarpit: None,
                 close_only: false,
@@ -181,7 +183,7 @@ impl<'a> Txn<'a> {
                 close_only: false,
             }),
             Verdict::Tarpit(r) => Some(Local {
-                reply: build(r, self),
+                reply: build(r, self, false),
                 term: *b"PT",
                 tarpit: self.shared.proxy_cfg(px).timeouts.tarpit,
                 close_only: false,
@@ -255,7 +257,7 @@ impl<'a> Txn<'a> {
                 })
             }
             Verdict::Return(r) => Some(Local {
-                reply: build(r, self),
+                reply: build(r, self, true),
                 term: [b'L', phase],
                 tarpit: None,
                 close_only: false,
