@@ -10,6 +10,8 @@ pub enum Value {
     Int(i64),
     /// Nothing to print: `-`.
     Absent,
+    /// Nothing at all (a field that is left out).
+    Empty,
     /// Printed as is, never quoted (dates, `%r` already quoted by flags).
     Raw(String),
 }
@@ -47,6 +49,7 @@ fn push_value(out: &mut String, v: Value, flags: LfFlags) {
             }
         }
         Value::Raw(s) => out.push_str(&s),
+        Value::Empty => {}
         Value::Str(s) => {
             if flags.quote {
                 out.push('"');
@@ -59,18 +62,44 @@ fn push_value(out: &mut String, v: Value, flags: LfFlags) {
     }
 }
 
+/// Renders a log format. Spaces are HAProxy's separators: several in a
+/// row (around a field that printed nothing, such as `%hr` without
+/// captures) give one.
 pub fn render(lf: &LogFormat, vars: &dyn Vars) -> String {
     let mut out = String::with_capacity(256);
+    let mut last_sep = true;
     for n in &lf.nodes {
         match n {
-            LfNode::Text(t) => out.push_str(t),
-            LfNode::Var { var, flags } => push_value(&mut out, vars.var(*var), *flags),
+            LfNode::Text(t) => {
+                for ch in t.chars() {
+                    if ch == ' ' {
+                        if !last_sep {
+                            out.push(' ');
+                            last_sep = true;
+                        }
+                    } else {
+                        out.push(ch);
+                        last_sep = false;
+                    }
+                }
+            }
+            LfNode::Var { var, flags } => {
+                let before = out.len();
+                push_value(&mut out, vars.var(*var), *flags);
+                if out.len() != before {
+                    last_sep = false;
+                }
+            }
             LfNode::Sample { expr, flags } => {
                 let v = match sample::fetch(expr, vars) {
                     Some(s) => Value::Str(s.as_str().into_owned()),
                     None => Value::Absent,
                 };
+                let before = out.len();
                 push_value(&mut out, v, *flags);
+                if out.len() != before {
+                    last_sep = false;
+                }
             }
         }
     }

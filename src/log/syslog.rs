@@ -41,7 +41,46 @@ pub fn local(t: std::time::SystemTime) -> Tm {
     }
 }
 
+/// UTC time of a wall-clock instant.
+pub fn gmt(t: std::time::SystemTime) -> Tm {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as libc::time_t;
+    // SAFETY: gmtime_r writes into the provided struct only.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::gmtime_r(&secs, &mut tm);
+    }
+    Tm {
+        year: tm.tm_year + 1900,
+        mon: tm.tm_mon.clamp(0, 11) as usize,
+        mday: tm.tm_mday as u32,
+        hour: tm.tm_hour as u32,
+        min: tm.tm_min as u32,
+        sec: tm.tm_sec as u32,
+        usec: d.subsec_micros(),
+        gmtoff: 0,
+    }
+}
+
 impl Tm {
+    /// `26/Nov/2026:11:48:51 +0000`, the CLF date.
+    pub fn clf(&self) -> String {
+        let off = self.gmtoff;
+        let sign = if off < 0 { '-' } else { '+' };
+        let off = off.unsigned_abs();
+        format!(
+            "{:02}/{}/{:04}:{:02}:{:02}:{:02} {sign}{:02}{:02}",
+            self.mday,
+            self.month(),
+            self.year,
+            self.hour,
+            self.min,
+            self.sec,
+            off / 3600,
+            (off % 3600) / 60
+        )
+    }
+
     pub fn month(&self) -> &'static str {
         MONTHS[self.mon]
     }

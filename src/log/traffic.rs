@@ -15,6 +15,10 @@ use std::sync::atomic::Ordering;
 
 static TCPLOG: LazyLock<LogFormat> =
     LazyLock::new(|| logformat::parse(logformat::TCPLOG).unwrap_or_default());
+static HTTPLOG: LazyLock<LogFormat> =
+    LazyLock::new(|| logformat::parse(logformat::HTTPLOG).unwrap_or_default());
+static CLFLOG: LazyLock<LogFormat> =
+    LazyLock::new(|| logformat::parse(logformat::CLFLOG).unwrap_or_default());
 
 struct SessionVars<'a> {
     l4: L4<'a>,
@@ -76,12 +80,16 @@ impl Vars for SessionVars<'_> {
             }),
             LfVar::TimeWait => Value::Int(rep.tw),
             LfVar::TimeConnect => Value::Int(rep.tc),
-            LfVar::TimeTotal | LfVar::TimeActive => Value::Int(rep.tt),
+            LfVar::TimeActive => Value::Int(rep.http.as_ref().map_or(rep.tt, |h| h.t_active)),
+            LfVar::TimeTotal => Value::Int(rep.tt),
             LfVar::BytesRead => Value::Int(rep.bytes_to_client as i64),
             LfVar::BytesUploaded => Value::Int(rep.bytes_to_server as i64),
             LfVar::TermState => Value::Str(String::from_utf8_lossy(&rep.term).into_owned()),
             LfVar::TermStateCookies => {
-                Value::Str(format!("{}--", String::from_utf8_lossy(&rep.term)))
+                let ck = rep.http.as_ref().map_or(*b"--", |h| h.cookie_flags);
+                let mut t = rep.term.to_vec();
+                t.extend_from_slice(&ck);
+                Value::Str(String::from_utf8_lossy(&t).into_owned())
             }
             LfVar::ActConn => Value::Int(i64::from(sh.global.actconn.load(Ordering::Relaxed))),
             LfVar::FeConn => Value::Int(i64::from(
@@ -104,10 +112,104 @@ impl Vars for SessionVars<'_> {
                 }
             }
             LfVar::SrvQueue | LfVar::BackendQueue => Value::Int(0),
+            LfVar::Request
+            | LfVar::Status
+            | LfVar::TimeRequest
+            | LfVar::TimeRequestOld
+            | LfVar::TimeResponse
+            | LfVar::DateRequest
+            | LfVar::DateRequestGmt
+            | LfVar::DateRequestLocal
+            | LfVar::CaptReqCookie
+            | LfVar::CaptResCookie
+            | LfVar::CaptReqHdrs
+            | LfVar::CaptResHdrs
+            | LfVar::CaptReqHdrsList
+            | LfVar::CaptResHdrsList
+            | LfVar::HttpMethod
+            | LfVar::HttpUri
+            | LfVar::HttpPath
+            | LfVar::HttpPathOnly
+            | LfVar::HttpQuery
+            | LfVar::HttpVersion
+            | LfVar::TimeIdle => http_var(rep, v, fe),
             LfVar::Pid => Value::Int(i64::from(std::process::id())),
             LfVar::Hostname => Value::Str(crate::util::hostname()),
             _ => Value::Absent,
         }
+    }
+}
+
+/// The HTTP fields of a log line.
+fn http_var(rep: &Report, v: LfVar, fe: &crate::config::model::Proxy) -> Value {
+    let Some(h) = rep.http.as_ref() else {
+        return match v {
+            LfVar::CaptReqHdrs | LfVar::CaptResHdrs => Value::Empty,
+            _ => Value::Absent,
+        };
+    };
+    let opt = |s: &Option<String>| s.clone().map_or(Value::Absent, Value::Str);
+    let caps = |c: &[Option<String>], configured: usize, list: bool| -> Value {
+        // nothing captured at all (no request): the field is left out
+        if configured == 0 || c.is_empty() {
+            return Value::Empty;
+        }
+        let parts: Vec<String> = (0..configured)
+            .map(|i| c.get(i).cloned().flatten().unwrap_or_default())
+            .collect();
+        if list {
+            Value::Raw(
+                parts
+                    .iter()
+                    .map(|p| {
+                        if p.is_empty() {
+                            "-".into()
+                        } else {
+                            format!("\"{p}\"")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        } else {
+            Value::Raw(format!("{{{}}}", parts.join("|")))
+        }
+    };
+    let date = |gmt: bool| -> Value {
+        let t = h.request_date.unwrap_or(rep.accept);
+        if gmt {
+            Value::Raw(super::syslog::gmt(t).clf())
+        } else {
+            Value::Raw(super::syslog::local(t).haproxy())
+        }
+    };
+    match v {
+        LfVar::Request => Value::Str(h.request_line.clone()),
+        LfVar::Status => Value::Int(i64::from(h.status)),
+        LfVar::TimeRequest => Value::Int(h.t_request),
+        LfVar::TimeRequestOld => Value::Int(h.t_request),
+        LfVar::TimeResponse => Value::Int(h.t_response),
+        LfVar::TimeIdle => Value::Int(0),
+        LfVar::DateRequest | LfVar::DateRequestLocal => date(false),
+        LfVar::DateRequestGmt => date(true),
+        LfVar::CaptReqCookie => opt(&h.captured_cookie_req),
+        LfVar::CaptResCookie => opt(&h.captured_cookie_res),
+        LfVar::CaptReqHdrs => caps(&h.captured_req, fe.captures.request_headers.len(), false),
+        LfVar::CaptResHdrs => caps(&h.captured_res, fe.captures.response_headers.len(), false),
+        LfVar::CaptReqHdrsList => caps(&h.captured_req, fe.captures.request_headers.len(), true),
+        LfVar::CaptResHdrsList => caps(&h.captured_res, fe.captures.response_headers.len(), true),
+        LfVar::HttpMethod => Value::Str(h.method.clone()),
+        LfVar::HttpUri => Value::Str(h.uri.clone()),
+        LfVar::HttpPath | LfVar::HttpPathOnly => {
+            let p = crate::engine::http::fetch::path_of(h.uri.as_bytes());
+            Value::Str(String::from_utf8_lossy(p).into_owned())
+        }
+        LfVar::HttpQuery => match crate::engine::http::fetch::query_of(h.uri.as_bytes()) {
+            Some(q) => Value::Str(format!("?{}", String::from_utf8_lossy(q))),
+            None => Value::Absent,
+        },
+        LfVar::HttpVersion => Value::Str(h.version.clone()),
+        _ => Value::Absent,
     }
 }
 
@@ -126,9 +228,11 @@ pub fn session_end(shared: &Shared, rep: &Report) {
     if fe.options.dontlog_normal && ok {
         return;
     }
-    let lf = match &fe.log_style {
-        LogStyle::Connect => return,
-        LogStyle::Custom(f) => f,
+    let lf = match (&fe.log_style, rep.http.is_some()) {
+        (LogStyle::Connect, _) => return,
+        (LogStyle::Custom(f), _) => f,
+        (LogStyle::Http | LogStyle::Https, true) => &HTTPLOG,
+        (LogStyle::HttpClf, true) => &CLFLOG,
         // HTTP formats on a TCP session fall back to tcplog, as HAProxy.
         _ => &TCPLOG,
     };

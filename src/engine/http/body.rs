@@ -198,7 +198,8 @@ pub fn chunked_prefix_ok(b: &[u8]) -> bool {
 }
 
 /// Forwards a body from `src` to `dst` with the framing `f`; `bufsize`
-/// bounds what is read at once.
+/// bounds what is read at once. Returns how it ended and the payload
+/// bytes moved.
 pub async fn forward(
     src: &mut Conn,
     dst: &mut Conn,
@@ -329,7 +330,8 @@ async fn forward_chunked(
             if let Err(e) = write(dst, &out, t).await {
                 return (e, sent);
             }
-            sent += out.len() as u64;
+            // payload, as HAProxy counts it (not the chunk framing)
+            sent += data.len() as u64;
         }
         if end.is_some() {
             return (BodyEnd::Done, sent);

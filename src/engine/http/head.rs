@@ -121,6 +121,31 @@ impl Head {
         }
     }
 
+    /// The size HAProxy's HTX representation gives this head, which is
+    /// what its logs count as bytes (`%B`, `%U`): a 21-byte start-line
+    /// block plus its three parts, then each header's name and value.
+    pub fn htx_size(&self) -> u64 {
+        let line = match &self.line {
+            Line::Request {
+                method,
+                uri,
+                version,
+            } => method.len() + uri.len() + version.len(),
+            Line::Response {
+                version,
+                code,
+                reason,
+                ..
+            } => version.len() + code.len() + reason.len(),
+        };
+        (21 + line
+            + self
+                .headers
+                .iter()
+                .map(|h| h.name.len() + h.value.len())
+                .sum::<usize>()) as u64
+    }
+
     /// Values of every header named `name` (case-insensitive).
     pub fn values<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
         self.headers

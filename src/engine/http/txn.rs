@@ -76,6 +76,8 @@ struct Txn<'a> {
     /// Not the first request of the client connection.
     not_first: bool,
     bufsize: usize,
+    /// A server slot held (released once, before the log line).
+    held: Option<usize>,
 }
 
 impl<'a> Txn<'a> {
@@ -325,6 +327,7 @@ pub(super) async fn run(
         started: inc.started,
         not_first: !first,
         bufsize,
+        held: None,
     };
     let framing = request_framing(&t.req);
     let cli_wants_close = (!t.req.flags.ver11 && !t.req.flags.conn_kal) || t.req.flags.conn_clo;
@@ -406,6 +409,9 @@ pub(super) async fn run(
     let now_secs = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    if let Some(name) = fe.captures.cookie.as_ref() {
+        t.log.captured_cookie_req = capture_cookie(&t.req, "cookie", &name.name, name.len);
+    }
     let mut found: Option<cookie::Found> = None;
     if let Some(ck) = &be.cookie {
         let cands: Vec<cookie::Candidate<'_>> = be
@@ -428,10 +434,8 @@ pub(super) async fn run(
         if direct.is_none() {
             direct = f.server;
         }
+        t.log.cookie_flags = [f.flag.ch(), b'N'];
         found = Some(f);
-    }
-    if let Some(name) = fe.captures.cookie.as_ref() {
-        t.log.captured_cookie_req = capture_cookie(&t.req, "cookie", &name.name, name.len);
     }
     // unique-id, X-Forwarded-For, X-Original-To
     if let (Some(fmt), Some(h)) = (&fe.unique_id_format, &fe.unique_id_header) {
@@ -483,6 +487,10 @@ pub(super) async fn run(
     let reused = was_reused.load(Ordering::Relaxed);
     let Some((srv_idx, stream)) = connected else {
         be_rt.beconn.fetch_sub(1, Ordering::Relaxed);
+        if let Some(s) = t.rep.server.filter(|_| t.rep.tc < 0 && t.rep.tw >= 0) {
+            // the slot of a server that refused was given back already
+            let _ = s;
+        }
         if let Some(f) = found {
             t.log.cookie_flags = [f.flag.ch(), b'N'];
         }
@@ -497,6 +505,7 @@ pub(super) async fn run(
     {
         f.flag = cookie::ReqFlag::Down;
     }
+    t.held = Some(srv_idx);
     let keep = exchange(
         &mut t,
         cli,
@@ -511,9 +520,18 @@ pub(super) async fn run(
         own,
     )
     .await;
-    be_rt.beconn.fetch_sub(1, Ordering::Relaxed);
-    session::release_server(shared, be_idx, srv_idx);
+    release(&mut t);
     keep
+}
+
+/// Gives back the server slot and the backend's count (once).
+fn release(t: &mut Txn<'_>) {
+    if let Some(s) = t.held.take() {
+        t.shared.proxies[t.be_idx]
+            .beconn
+            .fetch_sub(1, Ordering::Relaxed);
+        session::release_server(t.shared, t.be_idx, s);
+    }
 }
 
 /// The request line as logs show it.
@@ -775,7 +793,13 @@ async fn answer(
         .write_all(&bytes, deadline(t.fe.timeouts.client))
         .await
         .is_ok();
-    finish_log(t, bytes.len() as u64);
+    let counted = r.head.htx_size()
+        + if t.req.method() != "HEAD" {
+            r.body.len() as u64
+        } else {
+            0
+        };
+    finish_log(t, counted);
     ok && !close
 }
 
@@ -805,6 +829,12 @@ fn run_after_response(t: &mut Txn<'_>, res: &mut Head) {
 }
 
 fn finish_log(t: &mut Txn<'_>, bytes_out: u64) {
+    // HAProxy logs once the server is released, except after a response
+    // it rejected (PH), logged with the server still counted.
+    let keep_counted = t.rep.term == *b"PH";
+    if !keep_counted {
+        release(t);
+    }
     t.log.t_active = ms(t.started.elapsed());
     t.rep.tt = t.log.t_active;
     t.rep.bytes_to_client = bytes_out;
@@ -823,6 +853,7 @@ fn finish_log(t: &mut Txn<'_>, bytes_out: u64) {
         rep.local = t.dst.get();
     }
     crate::engine::events::session_end(t.shared, &rep);
+    release(t);
 }
 
 /// The server part: request out, response back. Returns whether the
@@ -1013,6 +1044,8 @@ async fn exchange(
     };
     t.log.t_response = ms(sent_at.elapsed());
     let mut res = res;
+    // HAProxy counts the response as received, before its own changes.
+    let res_htx = res.htx_size();
     let res_framing = response_framing(&t.req, &res);
     let status = res.status();
     let tunnel = status == 101 || (t.req.method() == "CONNECT" && (200..300).contains(&status));
@@ -1109,7 +1142,7 @@ async fn exchange(
         finish_log(t, 0);
         return false;
     }
-    let mut sent = head.len() as u64;
+    let mut sent = res_htx;
     if tunnel {
         // From now on, raw bytes both ways (`timeout tunnel`).
         let timers = crate::engine::forward::Timers {
