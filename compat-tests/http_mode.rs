@@ -255,7 +255,10 @@ fn rules_match_haproxy() {
         \x20   http-request return status 404 if {{ path /ret404 }}\n\
         \x20   http-request auth realm Private if {{ path /auth }}\n\
         \x20   http-request auth if {{ path /auth2 }}\n\
-        \x20   server s1 127.0.0.1:9001\n",
+        \x20   server s1 127.0.0.1:9001\n\
+        userlist L\n    user admin insecure-password secret\n\
+        \x20   user ops password $6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n\
+        listen authz\n    bind 127.0.0.1:8014\n    http-request auth realm R unless {{ http_auth(L) }}\n    server s1 127.0.0.1:9001\n",
         ef = ef.display()
     );
     let cases = vec![
@@ -300,6 +303,16 @@ fn rules_match_haproxy() {
                 b"GET /ret HTTP/1.0\r\n\r\n".to_vec(),
             ],
         },
+        Case {
+            name: "userlist authentication",
+            port: 8014,
+            requests: vec![
+                get("/", ""),
+                get("/", "Authorization: Basic YWRtaW46c2VjcmV0\r\n"),
+                get("/", "Authorization: Basic b3BzOnNlY3JldA==\r\n"),
+                get("/", "Authorization: Basic b3BzOndyb25n\r\n"),
+            ],
+        },
     ];
     compare("rules", &cfg, &cases, 8011);
     let _ = std::fs::remove_dir_all(&dir);
@@ -328,7 +341,8 @@ fn forwarding_matches_haproxy() {
         listen srvclose\n    bind 127.0.0.1:8028\n    option http-server-close\n    server s1 127.0.0.1:9001\n\
         listen close\n    bind 127.0.0.1:8029\n    option httpclose\n    server s1 127.0.0.1:9001\n\
         listen errors\n    bind 127.0.0.1:8030\n    retries 0\n    timeout server 1s\n    server s1 127.0.0.1:9001\n\
-        listen refused\n    bind 127.0.0.1:8031\n    retries 0\n    server dead 127.0.0.1:9099\n"
+        listen refused\n    bind 127.0.0.1:8031\n    retries 0\n    server dead 127.0.0.1:9099\n\
+        listen sendname\n    bind 127.0.0.1:8032\n    http-send-name-header X-Server\n    server s2 127.0.0.1:9002\n"
     );
     let keys = ["alice", "bob", "carol", "dave", "eve", "frank"];
     let cases = vec![
@@ -347,6 +361,11 @@ fn forwarding_matches_haproxy() {
             name: "forwardfor and originalto",
             port: 8022,
             requests: vec![get("/", "X-Forwarded-For: 9.9.9.9\r\n")],
+        },
+        Case {
+            name: "http-send-name-header",
+            port: 8032,
+            requests: vec![get("/", "X-Server: forged\r\nX-Server: again\r\n")],
         },
         Case {
             name: "forwardfor if-none",

@@ -801,7 +801,8 @@ def main():
         want = set(args.only.split(","))
         cases = [c for c in CASES if c["name"] in want]
 
-    run_dir = os.path.join(os.path.dirname(os.path.abspath(args.out_json)), "run")
+    # One run directory per output file: haproxy and rproxy replay in parallel.
+    run_dir = os.path.abspath(args.out_json) + ".run"
     os.makedirs(run_dir, exist_ok=True)
     if port_open(BACK_PORT):
         raise SystemExit("port %d already in use" % BACK_PORT)

@@ -4,7 +4,7 @@
 
 use super::dst::Dst;
 use crate::config::address::{Endpoint, Port};
-use crate::config::model::{Source, UseSrc};
+use crate::config::model::{Source, TcpKeepalive, UseSrc};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -60,13 +60,28 @@ fn is_unspecified(a: &SocketAddr) -> bool {
     a.ip().is_unspecified() && a.port() == 0
 }
 
+/// `option clitcpka`/`srvtcpka`: SO_KEEPALIVE, and the kernel's probe
+/// timing only where `*tcpka-cnt|idle|intvl` overrides it.
+pub fn set_keepalive(sock: &socket2::SockRef<'_>, ka: &TcpKeepalive) {
+    let _ = sock.set_keepalive(true);
+    if let Some(n) = ka.cnt {
+        let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_retries(n));
+    }
+    if let Some(t) = ka.idle {
+        let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(t));
+    }
+    if let Some(t) = ka.intvl {
+        let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_interval(t));
+    }
+}
+
 /// Creates the socket, binds the source (transparently when asked), and
 /// starts the connection.
 pub async fn connect(
     target: SocketAddr,
     source: Option<&Source>,
     client: Option<SocketAddr>,
-    keepalive: bool,
+    keepalive: Option<&TcpKeepalive>,
     delay_ack: bool,
 ) -> Result<TcpStream, ConnectError> {
     let domain = if target.is_ipv4() {
@@ -88,8 +103,8 @@ pub async fn connect(
     } else {
         let _ = sock.set_tcp_nodelay(true);
     }
-    if keepalive {
-        let _ = sock.set_keepalive(true);
+    if let Some(ka) = keepalive {
+        set_keepalive(&socket2::SockRef::from(&sock), ka);
     }
     if let Some(src) = source {
         let (addr, transparent) = source_addr(src, client);

@@ -132,7 +132,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     let fe = shared.proxy_cfg(acc.frontend);
     let _ = acc.stream.set_nodelay(true);
     if fe.options.clitcpka {
-        let _ = socket2::SockRef::from(&acc.stream).set_keepalive(true);
+        connect::set_keepalive(&socket2::SockRef::from(&acc.stream), &fe.clitcpka);
     }
 
     let client = acc.stream;
@@ -541,7 +541,7 @@ async fn dispatch(be: &Proxy, dst: &Dst<'_>, rep: &mut Report) -> Option<(usize,
         target,
         be.source.as_ref(),
         rep.client,
-        be.options.srvtcpka,
+        be.options.srvtcpka.then_some(&be.srvtcpka),
         false,
     );
     let r = match be.timeouts.connect {
@@ -691,7 +691,7 @@ async fn attempt(
         )));
     };
     let source = srv.opts.source.as_deref().or(be.source.as_ref());
-    let keepalive = be.options.srvtcpka;
+    let keepalive = be.options.srvtcpka.then_some(&be.srvtcpka);
     let fut = async {
         let mut server = connect::connect(target, source, client, keepalive, false).await?;
         if let Some(v) = srv.opts.send_proxy {
@@ -711,10 +711,4 @@ async fn attempt(
         },
         None => fut.await,
     }
-}
-
-/// HTTP mode arrives with its own issue; until then an HTTP proxy's
-/// traffic is forwarded as TCP and start-up says so.
-pub fn mode_forwarded_as_tcp(p: &Proxy) -> bool {
-    p.mode == Mode::Http
 }

@@ -29,15 +29,15 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("balance", DLB, E, balance),
     k("bind", FL, E, bind::parse_bind).be(Place::Warn("'bind' ignored because backend '{p}' has no frontend capability.")),
     k("bind-process", DFLB, P, any_args),
-    k("capture cookie", FL, P, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
-    k("capture request", FL, P, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
-    k("capture response", FL, P, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
-    k("capture", FL, P, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
-    k("clitcpka-cnt", DFL, P, tcpka).be(Place::Warn("clitcpka-cnt will be ignored because backend '{p}' has no frontend capability")),
-    k("clitcpka-idle", DFL, P, tcpka).be(Place::Warn("clitcpka-idle will be ignored because backend '{p}' has no frontend capability")),
-    k("clitcpka-intvl", DFL, P, tcpka).be(Place::Warn("clitcpka-intvl will be ignored because backend '{p}' has no frontend capability")),
+    k("capture cookie", FL, E, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
+    k("capture request", FL, E, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
+    k("capture response", FL, E, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
+    k("capture", FL, E, logs::capture).be(Place::Warn("'capture' ignored because backend '{p}' has no frontend capability.")),
+    k("clitcpka-cnt", DFL, E, tcpka).be(Place::Warn("clitcpka-cnt will be ignored because backend '{p}' has no frontend capability")),
+    k("clitcpka-idle", DFL, E, tcpka).be(Place::Warn("clitcpka-idle will be ignored because backend '{p}' has no frontend capability")),
+    k("clitcpka-intvl", DFL, E, tcpka).be(Place::Warn("clitcpka-intvl will be ignored because backend '{p}' has no frontend capability")),
     k("compression", DFLB, P, compression),
-    k("cookie", DLB, P, cookie),
+    k("cookie", DLB, E, cookie),
     k("declare capture", FL, P, logs::declare_capture)
         .be(Place::Fatal("'declare' only available in frontend or listen section"))
         .def(NOT_IN_DEFAULTS_DECLARE),
@@ -53,14 +53,14 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("dynamic-cookie-key", DLB, P, dynamic_cookie_key),
     k("email-alert", DFLB, P, email_alert),
     k("enabled", DFLB, E, enabled),
-    k("errorfile", DFLB, P, logs::errorfile),
-    k("errorfiles", DFLB, P, logs::errorfiles),
-    k("errorloc", DFLB, P, logs::errorloc),
-    k("errorloc302", DFLB, P, logs::errorloc),
-    k("errorloc303", DFLB, P, logs::errorloc),
+    k("errorfile", DFLB, E, logs::errorfile),
+    k("errorfiles", DFLB, E, logs::errorfiles),
+    k("errorloc", DFLB, E, logs::errorloc),
+    k("errorloc302", DFLB, E, logs::errorloc),
+    k("errorloc303", DFLB, E, logs::errorloc),
     k("error-log-format", DFL, P, logs::log_format)
         .be(Place::Warn("backend '{p}' : 'error-log-format' directive is ignored in backends.")),
-    k("force-persist", LB, P, rules::persist),
+    k("force-persist", LB, E, rules::persist),
     k("filter", FLB, P, filter).def(Place::Fatal("filter is not allowed in a 'default' section.")),
     k("fullconn", DLB, E, fullconn)
         .fe(Place::Warn("'fullconn' ignored because frontend '{p}' has no backend capability. Maybe you want 'maxconn' instead ?")),
@@ -68,13 +68,13 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("hash-balance-factor", DLB, P, hash_balance_factor),
     k("http-after-response", DN.or(FLB), E, rules::http_after_response),
     k("http-check", DLB, E, checks::http_check),
-    k("http-error", DFLB, P, logs::http_error),
+    k("http-error", DFLB, E, logs::http_error),
     k("http-request", DN.or(FLB), E, rules::http_request),
     k("http-response", DN.or(FLB), E, rules::http_response),
-    k("http-reuse", DLB, P, http_reuse),
-    k("http-send-name-header", DLB, P, http_send_name_header),
+    k("http-reuse", DLB, E, http_reuse),
+    k("http-send-name-header", DLB, E, http_send_name_header),
     k("id", FLB, E, id),
-    k("ignore-persist", LB, P, rules::persist),
+    k("ignore-persist", LB, E, rules::persist),
     k("load-server-state-from-file", DLB, P, load_server_state),
     k("log", DFLB, E, logs::log),
     k("log-format", DFL, E, logs::log_format)
@@ -87,19 +87,19 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("maxconn", DFL, E, maxconn)
         .be(Place::Warn("'maxconn' ignored because backend '{p}' has no frontend capability. Maybe you want 'fullconn' instead ?")),
     k("mode", DFLB, E, mode),
-    k("monitor fail", FL, P, rules::monitor_fail)
+    k("monitor fail", FL, E, rules::monitor_fail)
         .be(Place::Warn("'monitor' ignored because backend '{p}' has no frontend capability."))
         .def(Place::Fatal("'monitor' not allowed in 'defaults' section.")),
-    k("monitor", FL, P, rules::monitor_fail)
+    k("monitor", FL, E, rules::monitor_fail)
         .be(Place::Warn("'monitor' ignored because backend '{p}' has no frontend capability."))
         .def(Place::Fatal("'monitor' not allowed in 'defaults' section.")),
-    k("monitor-uri", DFL, P, monitor_uri),
+    k("monitor-uri", DFL, E, monitor_uri),
     k("monitor-net", DFL, Legacy("http-request return status 200 if { src NET }"), monitor_net),
     k("option", DFLB, E, options::option).negatable(),
     k("persist", DLB, P, persist),
     k("rate-limit", DFL, P, rate_limit)
         .be(Place::Warn("rate-limit sessions will be ignored because backend '{p}' has no frontend capability")),
-    k("redirect", FLB, P, rules::redirect),
+    k("redirect", FLB, E, rules::redirect),
     k("retries", DLB, E, retries),
     k("retry-on", DLB, P, retry_on)
         .fe(Place::Fatal("'retry-on' only available in backend or listen section")),
@@ -109,11 +109,11 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("server-template", LB, P, server::server_template)
         .fe(Place::Fatal("'server-template' not allowed because frontend '{p}' has no backend capability.")),
     k("source", DLB, E, source),
-    k("srvtcpka-cnt", DLB, P, tcpka)
+    k("srvtcpka-cnt", DLB, E, tcpka)
         .fe(Place::Warn("srvtcpka-cnt will be ignored because frontend '{p}' has no backend capability")),
-    k("srvtcpka-idle", DLB, P, tcpka)
+    k("srvtcpka-idle", DLB, E, tcpka)
         .fe(Place::Warn("srvtcpka-idle will be ignored because frontend '{p}' has no backend capability")),
-    k("srvtcpka-intvl", DLB, P, tcpka)
+    k("srvtcpka-intvl", DLB, E, tcpka)
         .fe(Place::Warn("srvtcpka-intvl will be ignored because frontend '{p}' has no backend capability")),
     k("stats admin", FLB, P, stats::stats).def(Place::Fatal("'stats admin' not allowed in 'defaults' section.")),
     k("stats http-request", FLB, P, stats::stats).def(Place::Fatal("'stats' not allowed in 'defaults' section.")),
@@ -142,20 +142,20 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("timeout client", DFL, E, timeout).be(Place::Warn("'timeout client' will be ignored because backend '{p}' has no frontend capability")),
     k("timeout client-fin", DFL, E, timeout).be(Place::Warn("'timeout client-fin' will be ignored because backend '{p}' has no frontend capability")),
     k("timeout connect", DLB, E, timeout).fe(Place::Warn("'timeout connect' will be ignored because frontend '{p}' has no backend capability")),
-    k("timeout http-keep-alive", DFLB, P, timeout),
-    k("timeout http-request", DFLB, P, timeout),
+    k("timeout http-keep-alive", DFLB, E, timeout),
+    k("timeout http-request", DFLB, E, timeout),
     k("timeout queue", DLB, E, timeout).fe(Place::Warn("'timeout queue' will be ignored because frontend '{p}' has no backend capability")),
     k("timeout server", DLB, E, timeout).fe(Place::Warn("'timeout server' will be ignored because frontend '{p}' has no backend capability")),
     k("timeout server-fin", DLB, E, timeout).fe(Place::Warn("'timeout server-fin' will be ignored because frontend '{p}' has no backend capability")),
-    k("timeout tarpit", DFLB, P, timeout),
+    k("timeout tarpit", DFLB, E, timeout),
     k("timeout tunnel", DLB, E, timeout).fe(Place::Warn("'timeout tunnel' will be ignored because frontend '{p}' has no backend capability")),
     k("timeout", DFLB, E, timeout),
     k("transparent", DLB, E, transparent),
-    k("unique-id-format", DFL, P, unique_id_format),
-    k("unique-id-header", DFL, P, unique_id_header),
+    k("unique-id-format", DFL, E, unique_id_format),
+    k("unique-id-header", DFL, E, unique_id_header),
     k("use_backend", FL, E, rules::use_backend),
     k("use-fcgi-app", LB, P, one_arg),
-    k("use-server", LB, P, rules::use_server)
+    k("use-server", LB, E, rules::use_server)
         .fe(Place::Fatal("'use-server' ignored because frontend '{p}' has no backend capability.")),
     // 1.x keywords HAProxy 2.x refuses; rproxy maps them to their meaning.
     k("contimeout", DLB, Legacy("timeout connect"), legacy_timeout),
@@ -245,12 +245,6 @@ fn mode(ctx: &mut ProxyCtx, line: &Line) -> Flow {
     };
     if too_many(ctx, line, 1, "mode") {
         return Flow::Continue;
-    }
-    if m == Mode::Http {
-        // HTTP processing arrives with its own work; until then the bytes
-        // are forwarded as in TCP mode.
-        ctx.sv
-            .not_enforced(line, "mode http (forwarded as tcp)", Status::ParsedOnly);
     }
     ctx.px.mode = m;
     Flow::Continue

@@ -243,7 +243,7 @@ impl Run<'_> {
             conn_deadline = conn_deadline.min(now + tc);
         }
         let implicit = n.id == 0;
-        let fut = connect::connect(dest, self.target.source.as_ref(), None, false, true);
+        let fut = connect::connect(dest, self.target.source.as_ref(), None, None, true);
         let stream = match timeout_at(conn_deadline, fut).await {
             Ok(Ok(s)) => s,
             Ok(Err(ConnectError::Timeout)) | Err(_) => {

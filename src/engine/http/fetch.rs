@@ -105,7 +105,44 @@ fn pick<'b>(items: &[&'b [u8]], occ: &str) -> Option<&'b [u8]> {
     }
 }
 
+/// The user and password of a Basic `Authorization` header.
+pub fn basic_credentials(req: &Head) -> Option<(String, String)> {
+    use base64::Engine;
+    let v = req.first("authorization")?;
+    let v = std::str::from_utf8(v).ok()?.trim();
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+/// Checks a password against a userlist entry: `insecure-password` as is,
+/// `password` as a crypt(3) hash (DES, MD5, SHA-256, SHA-512, bcrypt).
+pub fn password_ok(pw: &crate::config::model::Password, given: &str) -> bool {
+    use crate::config::model::Password;
+    match pw {
+        Password::Plain(p) => p == given,
+        Password::Crypt(h) => pwhash::unix::verify(given, h),
+    }
+}
+
 impl HttpCtx<'_> {
+    /// The user of the request's Basic credentials if they are valid for
+    /// `userlist`.
+    fn auth_user(&self, userlist: &str) -> Option<String> {
+        let (user, pass) = basic_credentials(self.req)?;
+        let ul = self.l4.shared.config.userlist(userlist)?;
+        let u = ul.users.iter().find(|u| u.name == user)?;
+        let pw = u.password.as_ref()?;
+        password_ok(pw, &pass).then_some(user)
+    }
+
     fn head(&self, res: bool) -> Option<&Head> {
         if res { self.res } else { Some(self.req) }
     }
@@ -233,6 +270,19 @@ impl Context for HttpCtx<'_> {
                 Sample::Str(self.captures.get(i)?.clone()?)
             }
             "var" => self.vars.get(arg(0))?.clone(),
+            "http_auth" => Sample::Bool(self.auth_user(arg(0)).is_some()),
+            "http_auth_group" => {
+                let user = self.auth_user(arg(0))?;
+                let ul = self.l4.shared.config.userlist(arg(0))?;
+                Sample::Str(ul.groups_of(&user).first()?.to_string())
+            }
+            "http_auth_type" => {
+                let v = req.first("authorization")?;
+                let t = v.split(|b| *b == b' ').next()?;
+                s(t)
+            }
+            "http_auth_user" => Sample::Str(basic_credentials(req)?.0),
+            "http_auth_pass" => Sample::Str(basic_credentials(req)?.1),
             "ssl_fc" | "ssl_fc_has_sni" | "ssl_c_used" => Sample::Bool(false),
             "http_first_req" => Sample::Bool(true),
             "req.body" | "req.body_len" | "req.body_size" => return None,
@@ -266,6 +316,17 @@ impl Context for HttpCtx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords() {
+        use crate::config::model::Password;
+        let sha512 = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
+        assert!(password_ok(&Password::Crypt(sha512.into()), "secret"));
+        assert!(!password_ok(&Password::Crypt(sha512.into()), "wrong"));
+        let md5 = "$1$abc$iCQ2D3nhptRYi27fDYv2s1";
+        assert!(password_ok(&Password::Crypt(md5.into()), "secret"));
+        assert!(password_ok(&Password::Plain("p".into()), "p"));
+    }
 
     #[test]
     fn paths() {

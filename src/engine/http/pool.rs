@@ -19,12 +19,17 @@ pub struct Idle {
     pub since: Instant,
 }
 
-/// Idle connections older than this are closed (HAProxy's purge task
-/// closes a lone idle connection after about three `pool-purge-delay`
-/// periods of 5 s).
-const MAX_IDLE: Duration = Duration::from_secs(15);
+/// HAProxy's default `pool-purge-delay`.
+const PURGE_DELAY: Duration = Duration::from_secs(5);
 
-/// At most this many idle connections per server and thread.
+/// Idle connections older than this are closed: HAProxy's purge task
+/// closes a lone idle connection after about three purge periods.
+fn max_idle(purge_delay: Option<Duration>) -> Duration {
+    purge_delay.unwrap_or(PURGE_DELAY) * 3
+}
+
+/// At most this many idle connections per server and thread unless
+/// `pool-max-conn` says otherwise.
 const MAX_PER_SERVER: usize = 64;
 
 thread_local! {
@@ -39,12 +44,13 @@ fn alive(s: &TcpStream) -> bool {
 }
 
 /// Takes an idle connection to `server` of `backend`, if one is alive.
-pub fn take(backend: usize, server: usize) -> Option<TcpStream> {
+pub fn take(shared: &Shared, backend: usize, server: usize) -> Option<TcpStream> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let q = p.get_mut(&(backend, server))?;
+        let limit = max_idle(purge_delay(shared, backend, server));
         while let Some(i) = q.pop_front() {
-            if i.since.elapsed() < MAX_IDLE && alive(&i.stream) {
+            if i.since.elapsed() < limit && alive(&i.stream) {
                 return Some(i.stream);
             }
         }
@@ -58,12 +64,28 @@ pub fn put(shared: &Shared, idle: Idle) {
     if p.http_reuse == crate::config::model::HttpReuse::Never {
         return;
     }
+    let Some(srv) = p.servers.get(idle.server) else {
+        return;
+    };
+    let extra = srv.opts.extra();
+    // `pool-max-conn`: 0 disables pooling, -1 (HAProxy's default) leaves
+    // it unbounded, which rproxy caps per thread.
+    let cap = match extra.pool_max_conn {
+        Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => MAX_PER_SERVER,
+    };
+    let limit = max_idle(extra.pool_purge_delay);
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
         let q = pool.entry((idle.backend, idle.server)).or_default();
-        q.retain(|i| i.since.elapsed() < MAX_IDLE);
-        if q.len() < MAX_PER_SERVER {
+        q.retain(|i| i.since.elapsed() < limit);
+        if q.len() < cap {
             q.push_back(idle);
         }
     });
+}
+
+fn purge_delay(shared: &Shared, backend: usize, server: usize) -> Option<Duration> {
+    let p = shared.proxy_cfg(backend);
+    p.servers.get(server)?.opts.extra().pool_purge_delay
 }

@@ -294,7 +294,7 @@ pub(super) async fn run(
     let bufsize = shared.config.global.tune.bufsize as usize;
     let req = inc.head;
     let mut log = HttpLog {
-        request_line: request_line(&req),
+        request_line: request_line(&req, shared.config.global.tune.http_logurilen as usize),
         method: req.method().to_string(),
         uri: String::from_utf8_lossy(req.uri()).into_owned(),
         version: match &req.line {
@@ -468,7 +468,7 @@ pub(super) async fn run(
         };
         let got = got.or_else(|| {
             if reuse_ok {
-                pool::take(be_idx, srv)
+                pool::take(shared, be_idx, srv)
             } else {
                 None
             }
@@ -534,9 +534,10 @@ fn release(t: &mut Txn<'_>) {
     }
 }
 
-/// The request line as logs show it.
-fn request_line(h: &Head) -> String {
-    match &h.line {
+/// The request line as logs show it: HAProxy captures at most
+/// `tune.http.logurilen - 1` bytes of it.
+fn request_line(h: &Head, logurilen: usize) -> String {
+    let mut line = match &h.line {
         super::head::Line::Request {
             method,
             uri,
@@ -547,7 +548,15 @@ fn request_line(h: &Head) -> String {
             String::from_utf8_lossy(version)
         ),
         _ => String::new(),
+    };
+    let mut cut = logurilen.saturating_sub(1);
+    if cut < line.len() {
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
     }
+    line
 }
 
 fn capture_headers(h: &Head, caps: &[crate::config::model::CaptureHdr]) -> Vec<Option<String>> {
@@ -878,6 +887,9 @@ async fn exchange(
     let be_idx = t.be_idx;
     t.rep.server = Some(srv_idx);
     let mut srv = Conn::new(stream);
+    if let Some(h) = &be.http_send_name_header {
+        t.req.set(h, be.servers[srv_idx].name.as_bytes());
+    }
     let srv_close_req = server_close(fe, be, &t.req);
     let tserver = be.timeouts.server;
     let head_bytes = out::request(&t.req, srv_close_req);
