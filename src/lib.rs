@@ -10,7 +10,9 @@ pub mod diag;
 pub mod engine;
 pub mod log;
 pub mod run;
+pub mod runtime_api;
 pub mod start;
+pub mod stats;
 pub mod util;
 
 /// The HAProxy release whose behaviour rproxy reproduces; `.if

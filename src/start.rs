@@ -286,6 +286,14 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
 
+    let stats_sockets = match crate::runtime_api::bind(&cfg) {
+        Ok(b) => b,
+        Err(e) => {
+            alert(&e);
+            return 1;
+        }
+    };
+
     // The new process is bound: ask old ones to finish (-sf) or stop (-st).
     signal_old(&cli.soft_stop_pids(), Signal::SIGUSR1);
     signal_old(&cli.hard_stop_pids(), Signal::SIGTERM);
@@ -321,7 +329,9 @@ pub fn run(cli: Cli) -> i32 {
 
     let cfg = Arc::new(cfg);
     crate::log::init(&cfg, daemon || quiet);
-    let shared = Arc::new(Shared::new(Arc::clone(&cfg), maxconn));
+    crate::stats::info::mark_start();
+    let shared = Arc::new(Shared::new(Arc::clone(&cfg), maxconn, threads));
+    crate::runtime_api::start(Arc::clone(&shared), stats_sockets);
     // The checks thread lives as long as the process.
     let _checks = crate::engine::check::start(Arc::clone(&shared));
     let engine = match Engine::start(shared, listeners, threads, model) {

@@ -864,6 +864,14 @@ fn finish_proxy(px: &mut Proxy, st: &ProxyState, sv: &mut Services) {
 fn assign_ids(cfg: &mut Config) {
     let mut used: Vec<u32> = cfg.proxies.iter().filter_map(|p| p.id).collect();
     let mut next = 1u32;
+    // A `stats socket` makes HAProxy create its CLI frontend ("GLOBAL")
+    // first: it takes the first free number.
+    if !cfg.global.stats_sockets.is_empty() {
+        while used.contains(&next) {
+            next += 1;
+        }
+        used.push(next);
+    }
     for p in cfg.proxies.iter_mut() {
         p.uuid = match p.id {
             Some(id) => id,

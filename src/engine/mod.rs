@@ -9,8 +9,10 @@
 //!   address.
 
 pub mod acl;
+pub mod admin;
 pub mod check;
 pub mod connect;
+pub mod counters;
 pub mod dst;
 pub mod events;
 pub mod forward;
@@ -276,6 +278,7 @@ async fn accept_loop(shared: Arc<Shared>, l: Listener) {
                 };
                 shared.global.actconn.fetch_add(1, Ordering::AcqRel);
                 shared.global.total.fetch_add(1, Ordering::Relaxed);
+                shared.global.rates.accepted();
                 let sh = Arc::clone(&shared);
                 let label = Arc::clone(&label);
                 tokio::spawn(async move {

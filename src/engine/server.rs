@@ -209,6 +209,8 @@ pub struct ServerRt {
     pub status: Mutex<Status>,
     /// Wakes the server's check early (`on-error` forces `fastinter`).
     pub check_soon: tokio::sync::Notify,
+    /// Statistics (`show stat`).
+    pub counters: super::counters::Counters,
 }
 
 /// HAProxy's weight scale for dynamic algorithms.
@@ -250,6 +252,7 @@ impl ServerRt {
                 consecutive_errors: 0,
             }),
             check_soon: tokio::sync::Notify::new(),
+            counters: Default::default(),
         }
     }
 

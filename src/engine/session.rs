@@ -4,6 +4,7 @@
 
 use super::check::Observed;
 use super::connect::{self, ConnectError};
+use super::counters::Counters;
 use super::dst::Dst;
 use super::forward::{self, End, Splice, SpliceMode, Timers};
 use super::lb::Pick;
@@ -43,6 +44,8 @@ pub struct Report {
     /// The address the client connected to.
     pub local: Option<SocketAddr>,
     pub frontend: usize,
+    /// The `bind` line the client came in on.
+    pub bind: usize,
     pub backend: Option<usize>,
     pub server: Option<usize>,
     /// Time spent in queues, -1 when not reached.
@@ -111,6 +114,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         client: Some(acc.peer),
         local: None,
         frontend: acc.frontend,
+        bind: acc.bind,
         backend: None,
         server: None,
         tw: -1,
@@ -124,11 +128,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         http: None,
     };
     let fe_rt = &shared.proxies[acc.frontend];
-    fe_rt.feconn.fetch_add(1, Ordering::Relaxed);
-    fe_rt.fe_total.fetch_add(1, Ordering::Relaxed);
-    fe_rt
-        .fe_max
-        .fetch_max(fe_rt.feconn.load(Ordering::Relaxed), Ordering::Relaxed);
+    fe_rt.accepted(acc.bind);
     let fe = shared.proxy_cfg(acc.frontend);
     let _ = acc.stream.set_nodelay(true);
     if fe.options.clitcpka {
@@ -147,7 +147,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
             }
             Ok(None) => {}
             Err(e) => {
-                fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
+                fe_rt.closed(acc.bind);
                 crate::log::traffic::embryonic(
                     &shared,
                     acc.frontend,
@@ -163,7 +163,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     }
     if fe.mode == Mode::Http {
         super::http::serve(&shared, acc.frontend, client, announced, rep, start).await;
-        fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
+        fe_rt.closed(acc.bind);
         drop(acc.slots);
         return;
     }
@@ -183,7 +183,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         rep.local = dst.get();
     }
     rep.tt = ms(start.elapsed());
-    fe_rt.feconn.fetch_sub(1, Ordering::Relaxed);
+    fe_rt.closed(acc.bind);
     if rep.bytes_to_server == 0 && rep.term != *b"--" {
         discard_input(&client, shared.config.global.tune.bufsize as usize);
     }
@@ -231,8 +231,7 @@ async fn run_backend(
 ) {
     let be_rt = &shared.proxies[be_idx];
     let be = shared.proxy_cfg(be_idx);
-    be_rt.beconn.fetch_add(1, Ordering::Relaxed);
-    be_rt.be_total.fetch_add(1, Ordering::Relaxed);
+    be_rt.assigned();
     // The client-side timer runs from accept through queueing and
     // connection attempts, as in HAProxy.
     let client_deadline = fe.timeouts.client.map(|d| tokio::time::Instant::now() + d);
@@ -404,8 +403,15 @@ pub async fn establish_reusing(
     };
     rep.tw = ms(queue_start.elapsed());
     rep.server = Some(srv_idx);
+    be_rt.servers[srv_idx].counters.new_stream();
+    if direct.is_none() {
+        Counters::inc(&be_rt.be.cum_lbconn);
+        Counters::inc(&be_rt.servers[srv_idx].counters.cum_lbconn);
+    }
     if let Some(idle) = reuse(srv_idx) {
         rep.tc = 0;
+        Counters::inc(&be_rt.be.reuse);
+        Counters::inc(&be_rt.servers[srv_idx].counters.reuse);
         return Some((srv_idx, idle));
     }
     let connect_start = Instant::now();
@@ -413,6 +419,8 @@ pub async fn establish_reusing(
     let mut attempts_left = retries;
     loop {
         let srv = shared.server_cfg(be_idx, srv_idx);
+        Counters::inc(&be_rt.be.connect);
+        Counters::inc(&be_rt.servers[srv_idx].counters.connect);
         let result = attempt(be, srv, client_addr, dst).await;
         if srv.opts.observe.is_some() {
             let seen = if result.is_ok() {
@@ -459,6 +467,19 @@ pub async fn establish_reusing(
                     direct = None;
                     match acquire(shared, be_idx, client_addr, Some(srv_idx), key).await {
                         Acquire::Got(i) => {
+                            // HAProxy counts a re-assignment to the same
+                            // server as a retry, elsewhere as a redispatch.
+                            let prev = &be_rt.servers[srv_idx].counters;
+                            if i == srv_idx {
+                                Counters::inc(&be_rt.be.retries);
+                                Counters::inc(&prev.retries);
+                            } else {
+                                Counters::inc(&be_rt.be.redispatches);
+                                Counters::inc(&prev.redispatches);
+                                be_rt.servers[i].counters.new_stream();
+                            }
+                            Counters::inc(&be_rt.be.cum_lbconn);
+                            Counters::inc(&be_rt.servers[i].counters.cum_lbconn);
                             same_server = i == srv_idx;
                             srv_idx = i;
                             rep.redispatched = true;

@@ -2,6 +2,7 @@
 //! states and weights, queues. Everything on the hot path is an atomic; the
 //! only locks are the queues, touched only when a server is full.
 
+use super::counters::Counters;
 pub use super::server::ServerRt;
 use crate::config::model::{Config, Proxy, Server};
 use std::collections::VecDeque;
@@ -92,9 +93,21 @@ pub struct ProxyRt {
     pub fe_total: AtomicU64,
     /// Backend connections (assigned to this backend).
     pub beconn: AtomicU32,
+    pub be_max: AtomicU32,
     pub be_total: AtomicU64,
-    /// Frontend `maxconn` slots (None: only the global limit applies).
+    /// Statistics as a frontend and as a backend (`show stat`).
+    pub fe: Counters,
+    pub be: Counters,
+    /// Per `bind` line, for `option socket-stats`.
+    pub listeners: Vec<ListenerRt>,
+    /// `shutdown frontend`: listeners closed for good.
+    pub stopped: AtomicBool,
+    /// `disable frontend`: listeners paused.
+    pub paused: AtomicBool,
+    /// Frontend `maxconn` slots (frontends only).
     pub fe_slots: Option<Arc<Semaphore>>,
+    /// The frontend's limit now (`set maxconn frontend`).
+    pub fe_maxconn: AtomicU32,
     /// Per `bind` line, its `maxconn` slots, shared by the listening
     /// sockets of the line and their per-thread copies.
     pub bind_slots: Vec<Option<Arc<Semaphore>>>,
@@ -118,6 +131,14 @@ pub struct ProxyRt {
     /// When the backend last lost or regained its last server, and the
     /// seconds it spent without any.
     pub down: Mutex<BackendDown>,
+}
+
+/// A `bind` line's own connection count and counters.
+#[derive(Default)]
+pub struct ListenerRt {
+    pub cur: AtomicU32,
+    pub max: AtomicU32,
+    pub counters: Counters,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -145,6 +166,43 @@ impl ProxyRt {
         (scaled as u32).max(s.minconn).max(1)
     }
 
+    /// `set maxconn frontend`.
+    pub fn set_fe_maxconn(&self, v: u32) {
+        if let Some(sem) = &self.fe_slots {
+            resize(sem, &self.fe_maxconn, v);
+        }
+    }
+
+    /// A client connection accepted on `bind`: counted as a connection and
+    /// a session (no `tcp-request connection` rule rejected it).
+    pub fn accepted(&self, bind: usize) {
+        let n = self.feconn.fetch_add(1, Ordering::Relaxed) + 1;
+        self.fe_total.fetch_add(1, Ordering::Relaxed);
+        self.fe_max.fetch_max(n, Ordering::Relaxed);
+        self.fe.new_conn();
+        self.fe.new_sess();
+        if let Some(l) = self.listeners.get(bind) {
+            let n = l.cur.fetch_add(1, Ordering::Relaxed) + 1;
+            l.max.fetch_max(n, Ordering::Relaxed);
+            l.counters.new_conn();
+        }
+    }
+
+    pub fn closed(&self, bind: usize) {
+        self.feconn.fetch_sub(1, Ordering::Relaxed);
+        if let Some(l) = self.listeners.get(bind) {
+            l.cur.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A stream handed to this backend.
+    pub fn assigned(&self) {
+        let n = self.beconn.fetch_add(1, Ordering::Relaxed) + 1;
+        self.be_total.fetch_add(1, Ordering::Relaxed);
+        self.be_max.fetch_max(n, Ordering::Relaxed);
+        self.be.new_stream();
+    }
+
     pub fn has_free_slot(&self, srv: usize) -> bool {
         self.servers[srv].has_free_slot(self.server_limit(srv))
     }
@@ -155,7 +213,10 @@ impl ProxyRt {
 }
 
 pub struct GlobalRt {
+    /// The limit set at start-up (`Hard_maxconn`).
     pub maxconn: u32,
+    /// The limit now (`set maxconn global`).
+    pub maxconn_now: AtomicU32,
     pub actconn: AtomicU32,
     pub total: AtomicU64,
     pub slots: Arc<Semaphore>,
@@ -164,10 +225,22 @@ pub struct GlobalRt {
     pub kill: tokio::sync::watch::Sender<bool>,
     /// Set to make every listener stop accepting (soft stop).
     pub stop_accepting: tokio::sync::watch::Sender<bool>,
+    /// Process-wide accept rate (`show info`).
+    pub rates: crate::stats::info::GlobalRates,
     seq: AtomicU64,
 }
 
 impl GlobalRt {
+    pub fn maxconn_hard(&self) -> u32 {
+        self.maxconn
+    }
+
+    /// `set maxconn global`: 0 restores the start-up limit.
+    pub fn set_maxconn(&self, v: u32) {
+        let v = if v == 0 { self.maxconn } else { v };
+        resize(&self.slots, &self.maxconn_now, v);
+    }
+
     pub fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::Relaxed)
     }
@@ -175,12 +248,14 @@ impl GlobalRt {
 
 pub struct Shared {
     pub config: Arc<Config>,
+    /// Engine threads (`Nbthread`).
+    pub threads: usize,
     pub global: GlobalRt,
     pub proxies: Vec<ProxyRt>,
 }
 
 impl Shared {
-    pub fn new(config: Arc<Config>, maxconn: u32) -> Shared {
+    pub fn new(config: Arc<Config>, maxconn: u32, threads: usize) -> Shared {
         let mut compiler = super::acl::Compiler::default();
         let mut proxies: Vec<ProxyRt> = config
             .proxies
@@ -192,14 +267,17 @@ impl Shared {
         Shared {
             global: GlobalRt {
                 maxconn,
+                maxconn_now: AtomicU32::new(maxconn),
                 actconn: AtomicU32::new(0),
                 total: AtomicU64::new(0),
                 slots: Arc::new(Semaphore::new(maxconn as usize)),
                 stopping: AtomicBool::new(false),
                 kill: tokio::sync::watch::Sender::new(false),
                 stop_accepting: tokio::sync::watch::Sender::new(false),
+                rates: Default::default(),
                 seq: AtomicU64::new(0),
             },
+            threads,
             proxies,
             config,
         }
@@ -241,9 +319,18 @@ fn proxy_rt(
         fe_max: AtomicU32::new(0),
         fe_total: AtomicU64::new(0),
         beconn: AtomicU32::new(0),
+        be_max: AtomicU32::new(0),
         be_total: AtomicU64::new(0),
-        fe_slots: (p.kind.has_frontend() && fe_limit < global_maxconn)
+        fe: Counters::default(),
+        be: Counters::default(),
+        listeners: p.binds.iter().map(|_| ListenerRt::default()).collect(),
+        stopped: AtomicBool::new(false),
+        paused: AtomicBool::new(false),
+        fe_slots: p
+            .kind
+            .has_frontend()
             .then(|| Arc::new(Semaphore::new(fe_limit as usize))),
+        fe_maxconn: AtomicU32::new(fe_limit),
         bind_slots: p
             .binds
             .iter()
@@ -266,6 +353,28 @@ fn proxy_rt(
             down_time: 0,
             down_trans: 0,
         }),
+    }
+}
+
+/// Changes a limit enforced by `sem` from `current` to `v` slots; slots
+/// in use above a lowered limit are withdrawn as they come back.
+fn resize(sem: &Arc<Semaphore>, current: &AtomicU32, v: u32) {
+    let old = current.swap(v, Ordering::AcqRel);
+    if v > old {
+        sem.add_permits((v - old) as usize);
+    } else if v < old {
+        let mut owed = (old - v) as usize;
+        owed -= sem.forget_permits(owed);
+        if owed > 0 {
+            let sem = Arc::clone(sem);
+            if let Ok(h) = tokio::runtime::Handle::try_current() {
+                h.spawn(async move {
+                    if let Ok(p) = sem.acquire_many(owed as u32).await {
+                        p.forget();
+                    }
+                });
+            }
+        }
     }
 }
 

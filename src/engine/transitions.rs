@@ -79,17 +79,17 @@ pub fn counts(be: &ProxyRt, backup: &dyn Fn(usize) -> bool) -> (usize, usize) {
     (act, bck)
 }
 
-struct Ctx<'a> {
-    shared: &'a Shared,
-    be: usize,
-    rt: &'a ProxyRt,
-    srv: &'a ServerRt,
-    name: String,
-    backup: bool,
+pub(super) struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub be: usize,
+    pub rt: &'a ProxyRt,
+    pub srv: &'a ServerRt,
+    pub name: String,
+    pub backup: bool,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(shared: &'a Shared, be: usize, srv: usize) -> Ctx<'a> {
+    pub fn new(shared: &'a Shared, be: usize, srv: usize) -> Ctx<'a> {
         let cfg = shared.proxy_cfg(be);
         let s = &cfg.servers[srv];
         Ctx {
@@ -102,17 +102,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn counts(&self) -> (usize, usize) {
+    pub fn counts(&self) -> (usize, usize) {
         let cfg = self.shared.proxy_cfg(self.be);
         counts(self.rt, &|i| cfg.servers[i].opts.backup)
     }
 
-    fn prefix(&self) -> &'static str {
+    pub fn prefix(&self) -> &'static str {
         if self.backup { "Backup " } else { "" }
     }
 
     /// Tells the balancer the server's usability or weight changed.
-    fn update_lb(&self) {
+    pub fn update_lb(&self) {
         let usable = self.srv.usable();
         self.rt
             .lb
@@ -124,7 +124,7 @@ impl<'a> Ctx<'a> {
 
     /// "backend X has no server available!" when the last usable server
     /// just went away.
-    fn backend_down_if_empty(&self, before: (usize, usize)) {
+    pub fn backend_down_if_empty(&self, before: (usize, usize)) {
         let after = self.counts();
         if before.0 + before.1 > 0 && after.0 + after.1 == 0 {
             let cfg = self.shared.proxy_cfg(self.be);
@@ -147,7 +147,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The backend had no usable server and gets one back.
-    fn backend_up_if_was_empty(&self, before: (usize, usize)) {
+    pub fn backend_up_if_was_empty(&self, before: (usize, usize)) {
         if before.0 + before.1 == 0 {
             let mut d = self.rt.down.lock().unwrap_or_else(|e| e.into_inner());
             d.down_time += d.last_change.elapsed().as_secs();
@@ -165,7 +165,7 @@ fn proxy_type(p: &crate::config::model::Proxy) -> &'static str {
     }
 }
 
-fn mark_change(srv: &ServerRt, was_stopped: bool) {
+pub(super) fn mark_change(srv: &ServerRt, was_stopped: bool) {
     let mut st = srv.lock_status();
     if was_stopped {
         st.down_time += st.last_change.elapsed().as_secs();
@@ -224,7 +224,7 @@ pub fn set_stopped(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
     c.backend_down_if_empty(before);
 }
 
-fn running_on_backup(act: usize, bck: usize) -> &'static str {
+pub(super) fn running_on_backup(act: usize, bck: usize) -> &'static str {
     if bck > 0 && act == 0 {
         " Running on backup."
     } else {
@@ -330,7 +330,7 @@ pub fn set_stopping(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
 
 /// Effective weight: the user weight in HAProxy's scale, reduced while a
 /// slow start runs (HAProxy's `server_recalc_eweight`, second-grained).
-fn recalc_eweight(srv: &ServerRt, slowstart: Option<Duration>) {
+pub(super) fn recalc_eweight(srv: &ServerRt, slowstart: Option<Duration>) {
     let uw = srv.uweight.load(Ordering::Relaxed);
     let w = match (srv.op(), slowstart) {
         (OpState::Starting, Some(ss)) => {
@@ -374,7 +374,7 @@ fn start_warmup(shared: &Arc<Shared>, be: usize, srv: usize, ss: Duration) {
 /// Moves connections waiting in the backend queue to a server that just
 /// came UP, as many as it has slots for (HAProxy's
 /// `pendconn_grab_from_px`).
-fn grab_from_backend(rt: &ProxyRt, srv: usize) -> u32 {
+pub(super) fn grab_from_backend(rt: &ProxyRt, srv: usize) -> u32 {
     let s = &rt.servers[srv];
     if !s.usable() {
         return 0;

@@ -93,7 +93,7 @@ pub static OPTIONS: &[OptionKeyword] = &[
     b("persist", DLB, P, |o| &mut o.persist),
     b("prefer-last-server", DLB, P, |o| &mut o.prefer_last_server),
     s("redispatch", DLB, E, redispatch),
-    b("socket-stats", DFL, P, |o| &mut o.socket_stats),
+    b("socket-stats", DFL, E, |o| &mut o.socket_stats),
     b("splice-auto", DFLB, E, |o| &mut o.splice_auto),
     b("splice-request", DFLB, E, |o| &mut o.splice_request),
     b("splice-response", DFLB, E, |o| &mut o.splice_response),

@@ -115,9 +115,9 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
         .fe(Place::Warn("srvtcpka-idle will be ignored because frontend '{p}' has no backend capability")),
     k("srvtcpka-intvl", DLB, E, tcpka)
         .fe(Place::Warn("srvtcpka-intvl will be ignored because frontend '{p}' has no backend capability")),
-    k("stats admin", FLB, P, stats::stats).def(Place::Fatal("'stats admin' not allowed in 'defaults' section.")),
+    k("stats admin", FLB, E, stats::stats).def(Place::Fatal("'stats admin' not allowed in 'defaults' section.")),
     k("stats http-request", FLB, P, stats::stats).def(Place::Fatal("'stats' not allowed in 'defaults' section.")),
-    k("stats", DFLB, P, stats::stats),
+    k("stats", DFLB, E, stats::stats),
     k("stick match", LB, P, stick).def(Place::Fatal("'stick' not allowed in 'defaults' section.")),
     k("stick on", LB, P, stick).def(Place::Fatal("'stick' not allowed in 'defaults' section.")),
     k("stick store-request", LB, P, stick).def(Place::Fatal("'stick' not allowed in 'defaults' section.")),

@@ -162,7 +162,8 @@ async fn check_loop(shared: Arc<Shared>, c: Checked, first: Duration) {
     loop {
         let srv = &shared.proxies[c.be].servers[c.srv];
         // Servers in maintenance are not checked (their checks pause).
-        if !srv.in_maint() {
+        // Nor those whose checks an operator disabled (`disable health`).
+        if !srv.in_maint() && srv.lock_status().checking {
             let stopped = srv.op() == OpState::Stopped;
             let o = run::run(&c.plan, &c.target, stopped).await;
             apply(&shared, c.be, c.srv, c.log_health_checks, o);

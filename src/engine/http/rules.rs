@@ -30,6 +30,8 @@ pub struct Compiled {
     pub persist: Vec<(bool, Cond)>,
     pub use_servers: Vec<(Option<usize>, Option<Cond>)>,
     pub monitor_fail: Option<Cond>,
+    /// `stats admin if|unless COND`.
+    pub stats_admin: Vec<Cond>,
 }
 
 impl Compiled {
@@ -63,6 +65,12 @@ impl Compiled {
                 })
                 .collect(),
             monitor_fail: p.rules.monitor_fail.as_ref().map(|x| c.condition(x)),
+            stats_admin: p
+                .stats
+                .iter()
+                .flat_map(|s| &s.admin)
+                .map(|x| c.condition(x))
+                .collect(),
         }
     }
 }

@@ -313,6 +313,9 @@ pub(super) async fn run(
     };
     log.captured_req = capture_headers(&req, &fe.captures.request_headers);
     rep.accept = inc.started_wall;
+    // What HAProxy counts as received from the client (`%U`, `bin`): the
+    // head as it arrived, in HTX terms, and a body of known length.
+    rep.bytes_to_server = req.htx_size() + if req.flags.chnk { 0 } else { req.body_len };
     let mut t = Txn {
         shared,
         fe_idx,
@@ -348,9 +351,13 @@ pub(super) async fn run(
         }
     }
 
-    // Frontend rules, then routing, then the backend's.
+    // Frontend rules, then routing, then the backend's; each proxy's
+    // stats page is looked for after its rules, as in HAProxy.
     if let Some(local) = t.request_rules(fe_idx) {
         return local_answer(&mut t, cli, local, framing, cli_wants_close).await;
+    }
+    if let Some(keep) = stats_page(&mut t, cli, fe_idx, framing, cli_wants_close).await {
+        return keep;
     }
     let be_idx = {
         let ctx = t.ctx(None);
@@ -384,10 +391,13 @@ pub(super) async fn run(
             }
         }
     }
-    if be_idx != fe_idx
-        && let Some(local) = t.request_rules(be_idx)
-    {
-        return local_answer(&mut t, cli, local, framing, cli_wants_close).await;
+    if be_idx != fe_idx {
+        if let Some(local) = t.request_rules(be_idx) {
+            return local_answer(&mut t, cli, local, framing, cli_wants_close).await;
+        }
+        if let Some(keep) = stats_page(&mut t, cli, be_idx, framing, cli_wants_close).await {
+            return keep;
+        }
     }
 
     // use-server, then the persistence cookie.
@@ -450,8 +460,7 @@ pub(super) async fn run(
         key: hash_key(be, &t.req, &t.ctx(None)),
     };
     let be_rt = &shared.proxies[be_idx];
-    be_rt.beconn.fetch_add(1, Ordering::Relaxed);
-    be_rt.be_total.fetch_add(1, Ordering::Relaxed);
+    be_rt.assigned();
     let reuse_ok = match be.http_reuse {
         HttpReuse::Never => false,
         HttpReuse::Safe => !first,
@@ -486,11 +495,8 @@ pub(super) async fn run(
     }
     let reused = was_reused.load(Ordering::Relaxed);
     let Some((srv_idx, stream)) = connected else {
+        // The slot of a server that refused was given back already.
         be_rt.beconn.fetch_sub(1, Ordering::Relaxed);
-        if let Some(s) = t.rep.server.filter(|_| t.rep.tc < 0 && t.rep.tw >= 0) {
-            // the slot of a server that refused was given back already
-            let _ = s;
-        }
         if let Some(f) = found {
             t.log.cookie_flags = [f.flag.ch(), b'N'];
         }
@@ -522,6 +528,50 @@ pub(super) async fn run(
     .await;
     release(&mut t);
     keep
+}
+
+/// The stats page of proxy `px` when the request is for it: answered
+/// locally, counted as intercepted.
+async fn stats_page(
+    t: &mut Txn<'_>,
+    cli: &mut Conn,
+    px: usize,
+    framing: Framing,
+    cli_close: bool,
+) -> Option<bool> {
+    let cfg = t.shared.proxy_cfg(px).stats.as_ref()?;
+    if !crate::stats::page::matches(cfg, t.req.uri()) {
+        return None;
+    }
+    // Error pages come from this proxy; the stats applet is not a
+    // backend assignment (its counters stay untouched, as in HAProxy).
+    t.be_idx = px;
+    // The admin form's body, when small enough to be all in the buffer.
+    let mut form = None;
+    if t.req.method() == "POST"
+        && let Framing::Length(n) = framing
+        && n <= t.bufsize as u64
+    {
+        let deadline = deadline(t.fe.timeouts.http_request.or(t.fe.timeouts.client));
+        while (cli.data().len() as u64) < n {
+            match cli.fill(deadline, t.bufsize).await {
+                Ok(Fill::Data) => {}
+                _ => break,
+            }
+        }
+        let have = (cli.data().len() as u64).min(n) as usize;
+        form = Some(cli.data()[..have].to_vec());
+    }
+    let admin = {
+        let ctx = t.ctx(None);
+        t.shared.proxies[px]
+            .http
+            .stats_admin
+            .iter()
+            .any(|c| c.eval(&ctx))
+    };
+    let r = crate::stats::page::serve(t.shared, px, &t.req, form.as_deref(), admin);
+    Some(answer(t, cli, r, *b"LR", framing, cli_close).await)
 }
 
 /// Gives back the server slot and the backend's count (once).
