@@ -149,6 +149,16 @@ fn needs_transparency(cfg: &Config) -> Option<String> {
     None
 }
 
+/// `usesrc` and `source … interface` need root for every connection.
+fn needs_full_privileges(cfg: &Config) -> bool {
+    cfg.proxies.iter().any(|p| {
+        p.source
+            .iter()
+            .chain(p.servers.iter().filter_map(|s| s.opts.source.as_deref()))
+            .any(|s| s.usesrc.is_some() || s.interface.is_some())
+    })
+}
+
 /// Refuses what rproxy cannot run safely; HAProxy would run it.
 fn refusals(cfg: &Config) -> Diagnostics {
     let mut d = Diagnostics::new();
@@ -294,6 +304,22 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
 
+    let drop_to = match crate::privileges::target(&cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            alert(&e);
+            return 1;
+        }
+    };
+    match crate::privileges::check(&drop_to, needs_full_privileges(&cfg)) {
+        Ok(Some(w)) => warning(&w),
+        Ok(None) => {}
+        Err(e) => {
+            alert(&e);
+            return 1;
+        }
+    }
+
     // The new process is bound: ask old ones to finish (-sf) or stop (-st).
     signal_old(&cli.soft_stop_pids(), Signal::SIGUSR1);
     signal_old(&cli.hard_stop_pids(), Signal::SIGTERM);
@@ -301,6 +327,11 @@ pub fn run(cli: Cli) -> i32 {
     let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug;
     let pidfile = cli.pidfile.clone().or_else(|| cfg.global.pidfile.clone());
     if daemon && let Err(e) = daemonize(pidfile.as_deref()) {
+        alert(&e);
+        return 1;
+    }
+
+    if let Err(e) = crate::privileges::drop(&cfg, &drop_to) {
         alert(&e);
         return 1;
     }

@@ -70,17 +70,17 @@ pub static OPTIONS: &[OptionKeyword] = &[
     b("http-buffer-request", DFLB, P, |o| {
         &mut o.http_buffer_request
     }),
-    b("http-ignore-probes", DFL, P, |o| &mut o.http_ignore_probes),
-    s("http-keep-alive", DFLB, P, conn_mode),
+    b("http-ignore-probes", DFL, E, |o| &mut o.http_ignore_probes),
+    s("http-keep-alive", DFLB, E, conn_mode),
     b("http-no-delay", DFLB, P, |o| &mut o.http_no_delay),
     b("http-pretend-keepalive", DLB, P, |o| {
         &mut o.http_pretend_keepalive
     }),
-    s("http-server-close", DFLB, P, conn_mode),
+    s("http-server-close", DFLB, E, conn_mode),
     b("http-use-proxy-header", DFL, P, |o| {
         &mut o.http_use_proxy_header
     }),
-    s("httpclose", DFLB, P, conn_mode),
+    s("httpclose", DFLB, E, conn_mode),
     b("independent-streams", DFLB, P, |o| {
         &mut o.independent_streams
     }),
@@ -90,7 +90,7 @@ pub static OPTIONS: &[OptionKeyword] = &[
     }),
     b("logasap", DFL, P, |o| &mut o.logasap),
     b("nolinger", DFLB, P, |o| &mut o.nolinger),
-    b("persist", DLB, P, |o| &mut o.persist),
+    b("persist", DLB, E, |o| &mut o.persist),
     b("prefer-last-server", DLB, P, |o| &mut o.prefer_last_server),
     s("redispatch", DLB, E, redispatch),
     b("socket-stats", DFL, E, |o| &mut o.socket_stats),
@@ -105,8 +105,8 @@ pub static OPTIONS: &[OptionKeyword] = &[
         &mut o.idle_close_on_response
     }),
     s("tcpka", DFLB, E, tcpka),
-    s("forwardfor", DFLB, P, forwardfor),
-    s("originalto", DFLB, P, originalto),
+    s("forwardfor", DFLB, E, forwardfor),
+    s("originalto", DFLB, E, originalto),
     s("http-restrict-req-hdr-names", DFLB, P, restrict_hdr_names),
     s("httpchk", DLB, E, super::checks::option_httpchk),
     s("ssl-hello-chk", DLB, E, super::checks::option_simple_check),
@@ -118,7 +118,7 @@ pub static OPTIONS: &[OptionKeyword] = &[
     s("smtpchk", DLB, E, super::checks::option_smtpchk),
     s("mysql-check", DLB, E, super::checks::option_mysql_check),
     s("pgsql-check", DLB, E, super::checks::option_pgsql_check),
-    s("httplog", DFL, P, super::logs::option_log_style),
+    s("httplog", DFL, E, super::logs::option_log_style),
     s("httpslog", DFL, P, super::logs::option_log_style),
     s("tcplog", DFLB, E, super::logs::option_log_style),
     s("forceclose", DFLB, Legacy("option httpclose"), conn_mode),

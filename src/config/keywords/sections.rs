@@ -14,7 +14,7 @@ use Status::{Enforced as E, ParsedOnly as P};
 
 /// Keywords of each small section, for `-dK`.
 pub static KEYWORDS: &[(&str, &[(&str, Status)])] = &[
-    ("userlist", &[("group", P), ("user", P)]),
+    ("userlist", &[("group", E), ("user", E)]),
     (
         "peers",
         &[
