@@ -68,12 +68,10 @@ pub fn drop(cfg: &Config, t: &Target) -> Result<(), String> {
         if nix::unistd::geteuid().is_root() {
             let _ = nix::unistd::setgroups(&[gid]);
         }
-        nix::unistd::setgid(gid)
-            .map_err(|_| format!("[rproxy.main()] Cannot set gid {gid}."))?;
+        nix::unistd::setgid(gid).map_err(|_| format!("[rproxy.main()] Cannot set gid {gid}."))?;
     }
     if let Some(uid) = t.uid {
-        nix::unistd::setuid(uid)
-            .map_err(|_| format!("[rproxy.main()] Cannot set uid {uid}."))?;
+        nix::unistd::setuid(uid).map_err(|_| format!("[rproxy.main()] Cannot set uid {uid}."))?;
     }
     Ok(())
 }

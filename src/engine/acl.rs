@@ -356,6 +356,24 @@ impl Cond {
     }
 }
 
+impl Cond {
+    /// The fetches (with their arguments) of the terms that read one of
+    /// `fetches`.
+    pub fn reading(&self, fetches: &[&str]) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for (_, r) in self.alternatives.iter().flatten() {
+            if let Ref::Acl(a) = r {
+                for t in &a.terms {
+                    if fetches.contains(&t.expr.fetch.as_str()) {
+                        out.push((t.expr.fetch.clone(), t.expr.args.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Evaluates an optional condition: no condition means "always".
 pub fn holds(c: Option<&Cond>, ctx: &dyn Context) -> bool {
     c.is_none_or(|c| c.eval(ctx))

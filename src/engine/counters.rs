@@ -99,7 +99,10 @@ impl SwRate {
         let _ = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
-                let drop = old.wrapping_add(n.wrapping_sub(1)).checked_div(n).unwrap_or(0);
+                let drop = old
+                    .wrapping_add(n.wrapping_sub(1))
+                    .checked_div(n)
+                    .unwrap_or(0);
                 Some(old.wrapping_sub(drop).wrapping_add(v))
             });
     }

@@ -64,6 +64,9 @@ pub struct L4<'a> {
     pub backend: Option<usize>,
     pub client: Option<SocketAddr>,
     pub local: &'a Dst<'a>,
+    /// The request's first bytes, when `tcp-request content` rules waited
+    /// for them.
+    pub payload: Option<&'a [u8]>,
 }
 
 impl Context for L4<'_> {
@@ -75,6 +78,9 @@ impl Context for L4<'_> {
     }
     fn frontend_name(&self) -> &str {
         &self.shared.proxy_cfg(self.frontend).name
+    }
+    fn payload(&self) -> Option<&[u8]> {
+        self.payload
     }
     fn backend_name(&self) -> Option<&str> {
         self.backend.map(|b| self.shared.proxy_cfg(b).name.as_str())
@@ -117,6 +123,7 @@ pub fn backend_for(
     fe: usize,
     client_addr: Option<SocketAddr>,
     dst: &Dst<'_>,
+    payload: Option<&[u8]>,
 ) -> Option<usize> {
     let ctx = L4 {
         shared,
@@ -124,6 +131,7 @@ pub fn backend_for(
         backend: None,
         client: client_addr,
         local: dst,
+        payload,
     };
     backend_in(shared, fe, &ctx)
 }

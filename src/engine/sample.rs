@@ -58,6 +58,11 @@ pub trait Context {
     fn backend_name(&self) -> Option<&str> {
         None
     }
+    /// The request bytes received so far, for the layer-6 fetches of
+    /// `tcp-request content` rules (`req.len`, `req.ssl_sni` …).
+    fn payload(&self) -> Option<&[u8]> {
+        None
+    }
     /// HTTP fetches (`path`, `req.hdr`, …); TCP sessions have none.
     fn http(&self, _fetch: &str, _args: &[String]) -> Option<Sample> {
         None
@@ -92,6 +97,35 @@ pub const L4_FETCHES: &[&str] = &[
     "ipv6",
     "env",
     "date",
+    "req.len",
+    "req_len",
+    "req.payload",
+    "payload",
+    "req.ssl_sni",
+    "req_ssl_sni",
+    "req.ssl_hello_type",
+    "req_ssl_hello_type",
+    "req.ssl_ver",
+    "req_ssl_ver",
+    "req.proto_http",
+    "req_proto_http",
+];
+
+/// Fetches that read the request's first bytes: their value may change as
+/// more data arrives, which makes `tcp-request content` rules wait.
+pub const PAYLOAD_FETCHES: &[&str] = &[
+    "req.len",
+    "req_len",
+    "req.payload",
+    "payload",
+    "req.ssl_sni",
+    "req_ssl_sni",
+    "req.ssl_hello_type",
+    "req_ssl_hello_type",
+    "req.ssl_ver",
+    "req_ssl_ver",
+    "req.proto_http",
+    "req_proto_http",
 ];
 
 /// Every value of an expression: several for a multi-valued HTTP fetch
@@ -146,6 +180,29 @@ fn fetch_base(name: &str, args: &[String], ctx: &dyn Context) -> Option<Sample> 
         "bool" => Sample::Bool(arg(0).parse::<i64>().is_ok_and(|v| v != 0)),
         "ipv4" | "ipv6" => Sample::Ip(arg(0).parse().ok()?),
         "env" => Sample::Str(std::env::var(arg(0)).ok()?),
+        "req.len" | "req_len" => Sample::Int(ctx.payload()?.len() as i64),
+        "req.payload" | "payload" => {
+            let p = ctx.payload()?;
+            let off: usize = arg(0).parse().ok()?;
+            let len: usize = arg(1).parse().ok()?;
+            // length 0: everything from the offset
+            let end = if len == 0 {
+                p.len()
+            } else {
+                off.checked_add(len)?
+            };
+            Sample::Bin(p.get(off..end)?.to_vec())
+        }
+        "req.ssl_sni" | "req_ssl_sni" => Sample::Str(super::tls_hello::sni(ctx.payload()?)?),
+        "req.ssl_hello_type" | "req_ssl_hello_type" => {
+            Sample::Int(i64::from(super::tls_hello::handshake_type(ctx.payload()?)?))
+        }
+        "req.ssl_ver" | "req_ssl_ver" => {
+            Sample::Int(i64::from(super::tls_hello::version(ctx.payload()?)?))
+        }
+        "req.proto_http" | "req_proto_http" => {
+            Sample::Bool(super::tls_hello::looks_like_http(ctx.payload()?))
+        }
         "date" => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

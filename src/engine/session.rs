@@ -9,7 +9,9 @@ use super::dst::Dst;
 use super::forward::{self, End, Splice, SpliceMode, Timers};
 use super::lb::Pick;
 use super::proxy_proto;
+use super::route::L4;
 use super::state::{REDISPATCH, Shared, Waiter};
+use super::tcp_rules::{self, Verdict};
 use crate::config::model::{Balance, Mode, Proxy, Server};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -128,14 +130,37 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         http: None,
     };
     let fe_rt = &shared.proxies[acc.frontend];
-    fe_rt.accepted(acc.bind);
     let fe = shared.proxy_cfg(acc.frontend);
-    let _ = acc.stream.set_nodelay(true);
+    let client = acc.stream;
+    fe_rt.connection_seen(acc.bind);
+    // `tcp-request connection`: judged on addresses alone, before
+    // anything else; a refused connection is neither a session nor logged.
+    if !fe_rt.tcp.connection.is_empty() {
+        let local = Dst::of(&client);
+        let ctx = L4 {
+            shared: &shared,
+            frontend: acc.frontend,
+            backend: None,
+            client: Some(acc.peer),
+            local: &local,
+            payload: None,
+        };
+        let v = tcp_rules::eval(&fe_rt.tcp.connection, &ctx, true);
+        if let Some(v @ (Verdict::Reject | Verdict::SilentDrop)) = v {
+            Counters::inc(&fe_rt.fe.denied_conn);
+            if let Some(l) = fe_rt.listeners.get(acc.bind) {
+                Counters::inc(&l.counters.denied_conn);
+            }
+            refuse(client, v);
+            return;
+        }
+    }
+    fe_rt.accepted(acc.bind);
+    let _ = client.set_nodelay(true);
     if fe.options.clitcpka {
-        connect::set_keepalive(&socket2::SockRef::from(&acc.stream), &fe.clitcpka);
+        connect::set_keepalive(&socket2::SockRef::from(&client), &fe.clitcpka);
     }
 
-    let client = acc.stream;
     // Behind another load balancer (`accept-proxy`), the client and the
     // address it came to are those of the PROXY protocol header.
     let mut announced = None;
@@ -161,21 +186,92 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
             }
         }
     }
+    let dst = match announced {
+        Some(d) => Dst::known(Some(d)),
+        None => Dst::of(&client),
+    };
+    // `tcp-request session`: after the PROXY header, on the addresses it
+    // announced; refused sessions are not logged either.
+    if !fe_rt.tcp.session.is_empty() {
+        let ctx = L4 {
+            shared: &shared,
+            frontend: acc.frontend,
+            backend: None,
+            client: rep.client,
+            local: &dst,
+            payload: None,
+        };
+        if let Some(v @ (Verdict::Reject | Verdict::SilentDrop)) =
+            tcp_rules::eval(&fe_rt.tcp.session, &ctx, true)
+        {
+            Counters::inc(&fe_rt.fe.denied_sess);
+            if let Some(l) = fe_rt.listeners.get(acc.bind) {
+                Counters::inc(&l.counters.denied_sess);
+            }
+            fe_rt.closed(acc.bind);
+            refuse(client, v);
+            return;
+        }
+    }
+    // `tcp-request content`: may wait for the first bytes.
+    let inspected = content_rules(
+        &shared,
+        acc.frontend,
+        acc.frontend,
+        None,
+        &client,
+        rep.client,
+        &dst,
+    )
+    .await;
+    if inspected.verdict != Verdict::Accept {
+        Counters::inc(&fe_rt.fe.denied_req);
+        if let Some(l) = fe_rt.listeners.get(acc.bind) {
+            Counters::inc(&l.counters.denied_req);
+        }
+        if fe.mode == Mode::Tcp {
+            rep.term = *b"PR";
+            rep.tt = ms(start.elapsed());
+            if crate::log::traffic::logs(acc.frontend) {
+                rep.local = dst.get();
+            }
+            super::events::session_end(&shared, &rep);
+        }
+        fe_rt.closed(acc.bind);
+        refuse(client, inspected.verdict);
+        return;
+    }
     if fe.mode == Mode::Http {
         super::http::serve(&shared, acc.frontend, client, announced, rep, start).await;
         fe_rt.closed(acc.bind);
         drop(acc.slots);
         return;
     }
-    let dst = match announced {
-        Some(d) => Dst::known(Some(d)),
-        None => Dst::of(&client),
-    };
     crate::log::traffic::connect_line(&shared, acc.frontend, rep.client, || dst.get());
-    match super::route::backend_for(&shared, acc.frontend, rep.client, &dst) {
+    let payload = Some(inspected.payload.as_slice()).filter(|p| !p.is_empty());
+    match super::route::backend_for(&shared, acc.frontend, rep.client, &dst, payload) {
         Some(be) => {
             rep.backend = Some(be);
-            run_backend(&shared, fe, be, &client, &dst, &mut rep, start).await;
+            let allowed = be == acc.frontend
+                || content_rules(
+                    &shared,
+                    acc.frontend,
+                    be,
+                    Some(be),
+                    &client,
+                    rep.client,
+                    &dst,
+                )
+                .await
+                .verdict
+                    == Verdict::Accept;
+            if allowed {
+                run_backend(&shared, fe, be, &client, &dst, &mut rep, start).await;
+            } else {
+                Counters::inc(&shared.proxies[be].be.denied_req);
+                Counters::inc(&fe_rt.fe.denied_req);
+                rep.term = *b"PR";
+            }
         }
         None => rep.term = *b"SC",
     }
@@ -190,6 +286,45 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     drop(client);
     drop(acc.slots);
     super::events::session_end(&shared, &rep);
+}
+
+/// Runs proxy `px`'s `tcp-request content` rules on the client's first
+/// bytes (peeked, left for the server).
+async fn content_rules(
+    shared: &Shared,
+    fe: usize,
+    px: usize,
+    backend: Option<usize>,
+    client: &TcpStream,
+    addr: Option<SocketAddr>,
+    dst: &Dst<'_>,
+) -> tcp_rules::Inspected {
+    let t = &shared.proxies[px].tcp;
+    tcp_rules::inspect(
+        client,
+        &t.content,
+        t.inspect_delay,
+        shared.config.global.tune.bufsize as usize,
+        |bytes, last| {
+            let ctx = L4 {
+                shared,
+                frontend: fe,
+                backend,
+                client: addr,
+                local: dst,
+                payload: Some(bytes),
+            };
+            tcp_rules::eval(&t.content, &ctx, last)
+        },
+    )
+    .await
+}
+
+/// Closes a refused connection: `reject` resets it, as HAProxy does,
+/// `silent-drop` too (the client is not told in a FIN).
+fn refuse(client: TcpStream, _v: Verdict) {
+    let _ = socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO));
+    drop(client);
 }
 
 /// The PROXY protocol header of an `accept-proxy` listener, waited for

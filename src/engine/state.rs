@@ -119,6 +119,8 @@ pub struct ProxyRt {
     pub switching: super::route::Switching,
     /// Conditions of the HTTP rules.
     pub http: super::http::rules::Compiled,
+    /// `tcp-request` rules.
+    pub tcp: super::tcp_rules::Compiled,
     /// Set when no server was available at the last pick (for the
     /// "has no server available" message edge).
     pub no_server: AtomicBool,
@@ -173,17 +175,24 @@ impl ProxyRt {
         }
     }
 
-    /// A client connection accepted on `bind`: counted as a connection and
-    /// a session (no `tcp-request connection` rule rejected it).
+    /// A client connection accepted on `bind` became a session (no
+    /// `tcp-request connection` rule rejected it).
     pub fn accepted(&self, bind: usize) {
         let n = self.feconn.fetch_add(1, Ordering::Relaxed) + 1;
         self.fe_total.fetch_add(1, Ordering::Relaxed);
         self.fe_max.fetch_max(n, Ordering::Relaxed);
-        self.fe.new_conn();
         self.fe.new_sess();
         if let Some(l) = self.listeners.get(bind) {
             let n = l.cur.fetch_add(1, Ordering::Relaxed) + 1;
             l.max.fetch_max(n, Ordering::Relaxed);
+        }
+    }
+
+    /// A connection accept(2) returned, before `tcp-request connection`
+    /// rules judge it.
+    pub fn connection_seen(&self, bind: usize) {
+        self.fe.new_conn();
+        if let Some(l) = self.listeners.get(bind) {
             l.counters.new_conn();
         }
     }
@@ -343,6 +352,7 @@ fn proxy_rt(
         lb: super::lb::Balancer::new(p),
         switching: super::route::Switching::compile(&config.proxies, idx, compiler),
         http: super::http::rules::Compiled::new(p, compiler),
+        tcp: super::tcp_rules::Compiled::new(p, compiler),
         servers,
         queue: Queue::default(),
         no_server: AtomicBool::new(false),

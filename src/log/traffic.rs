@@ -244,6 +244,7 @@ pub fn session_end(shared: &Shared, rep: &Report) {
             backend: rep.backend,
             client: rep.client,
             local: &local,
+            payload: None,
         },
         rep,
     };

@@ -138,8 +138,8 @@ pub static HTTP_AFTER_RESPONSE_ACTIONS: &[ActionKeyword] = &[
 ];
 
 pub static TCP_REQUEST_ACTIONS: &[ActionKeyword] = &[
-    a("accept", P),
-    a("reject", P),
+    a("accept", E),
+    a("reject", E),
     a("capture", P),
     a("expect-proxy", P),
     a("expect-netscaler-cip", P),
@@ -164,7 +164,7 @@ pub static TCP_REQUEST_ACTIONS: &[ActionKeyword] = &[
     a("set-dst-port", P),
     a("set-mark", P),
     a("set-tos", P),
-    a("silent-drop", P),
+    a("silent-drop", E),
     a("set-priority-class", P),
     a("set-priority-offset", P),
     a("close", P),

@@ -88,6 +88,7 @@ impl<'a> Txn<'a> {
             backend: Some(self.be_idx),
             client: self.rep.client,
             local: self.dst,
+            payload: None,
         }
     }
 
