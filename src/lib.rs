@@ -9,6 +9,7 @@ pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod log;
+pub mod master;
 pub mod privileges;
 pub mod run;
 pub mod runtime_api;

@@ -34,31 +34,71 @@ pub fn target(cfg: &Config) -> Result<Target, String> {
     Ok(Target { uid, gid })
 }
 
-/// HAProxy's start-up check: directives that need root for every new
-/// connection (`usesrc`, `source … interface`) cannot run under another
-/// user. Returns the warning HAProxy prints when not started as root.
-pub fn check(t: &Target, needs_root: bool) -> Result<Option<String>, String> {
-    if !needs_root {
-        return Ok(None);
-    }
-    let changes_uid = t.uid.is_some_and(|u| !u.is_root());
-    if !nix::unistd::geteuid().is_root() {
-        return Ok(Some(
+/// HAProxy's start-up check for directives that need privileges on every
+/// new connection (`usesrc`, `source … interface`, `bind … transparent`):
+/// HAProxy 2.6 refuses to change the user then; rproxy changes it and
+/// keeps only CAP_NET_ADMIN and CAP_NET_RAW (as later HAProxy's `setcap`
+/// does). Returns the warning HAProxy prints when not started as root.
+pub fn check(needs_root: bool) -> Option<String> {
+    if needs_root && !nix::unistd::geteuid().is_root() {
+        return Some(
             "[rproxy.main()] Some options which require full privileges might not work well."
                 .to_string(),
-        ));
-    }
-    if changes_uid {
-        return Err(
-            "[rproxy.main()] Some configuration options require full privileges, so global.uid cannot be changed."
-                .into(),
         );
     }
-    Ok(None)
+    None
 }
 
-/// chroot, then setgid (dropping supplementary groups), then setuid.
-pub fn drop(cfg: &Config, t: &Target) -> Result<(), String> {
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_NET_RAW: u32 = 13;
+
+/// Keeps CAP_NET_ADMIN and CAP_NET_RAW, permitted and effective, and
+/// nothing else.
+fn keep_net_caps() -> Result<(), String> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let bits = (1u32 << CAP_NET_ADMIN) | (1u32 << CAP_NET_RAW);
+    let mut header = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+        pid: 0,
+    };
+    let data = [
+        Data {
+            effective: bits,
+            permitted: bits,
+            inheritable: 0,
+        },
+        Data {
+            effective: 0,
+            permitted: 0,
+            inheritable: 0,
+        },
+    ];
+    // SAFETY: capset(2) reads a version-3 header and two data structs,
+    // both alive for the call.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    if r != 0 {
+        return Err(format!(
+            "[rproxy.main()] Cannot keep CAP_NET_ADMIN after changing user: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// chroot, then setgid (dropping supplementary groups), then setuid;
+/// with `keep_net`, CAP_NET_ADMIN/CAP_NET_RAW survive the change of user.
+pub fn drop(cfg: &Config, t: &Target, keep_net: bool) -> Result<(), String> {
     if let Some(dir) = &cfg.global.chroot {
         nix::unistd::chroot(dir.as_path())
             .and_then(|_| nix::unistd::chdir("/"))
@@ -71,7 +111,17 @@ pub fn drop(cfg: &Config, t: &Target) -> Result<(), String> {
         nix::unistd::setgid(gid).map_err(|_| format!("[rproxy.main()] Cannot set gid {gid}."))?;
     }
     if let Some(uid) = t.uid {
+        let keep = keep_net && !uid.is_root() && nix::unistd::geteuid().is_root();
+        if keep {
+            // SAFETY: prctl(PR_SET_KEEPCAPS) takes plain integers.
+            unsafe {
+                libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0);
+            }
+        }
         nix::unistd::setuid(uid).map_err(|_| format!("[rproxy.main()] Cannot set uid {uid}."))?;
+        if keep {
+            keep_net_caps()?;
+        }
     }
     Ok(())
 }

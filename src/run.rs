@@ -50,6 +50,9 @@ pub fn main(args: Vec<String>) -> i32 {
     if cli.check {
         return check_mode(&cli);
     }
+    if (cli.master_worker || cli.master_worker_systemd) && !crate::master::is_worker() {
+        return crate::master::run(&cli, &args);
+    }
     crate::start::run(cli)
 }
 
@@ -126,7 +129,9 @@ pub fn print_diagnostics(diags: &Diagnostics, quiet: bool) {
     }
     let pid = std::process::id();
     let mut err = std::io::stderr().lock();
-    let mut announced = false;
+    // The notice pair is printed once per process, however many batches.
+    static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let mut announced = ANNOUNCED.load(std::sync::atomic::Ordering::Relaxed);
     for d in diags.iter() {
         if !announced && d.severity >= Severity::Warning {
             let exe = std::env::current_exe()
@@ -150,6 +155,7 @@ pub fn print_diagnostics(diags: &Diagnostics, quiet: bool) {
                     .render(pid)
             );
             announced = true;
+            ANNOUNCED.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let _ = err.write_all(d.render(pid).as_bytes());
     }
@@ -161,6 +167,19 @@ fn check_mode(cli: &Cli) -> i32 {
     let quiet = (cli.quiet || loaded.config.global.quiet) && !cli.verbose;
     let mut diags = loaded.diags;
     let mut verdict = loaded.verdict;
+    if verdict != Verdict::Invalid {
+        for (origin, what) in crate::start::unevaluable_access_rules(&loaded.config) {
+            diags.push(
+                Diagnostic::warning(
+                    Some(origin),
+                    format!(
+                        "this access-control rule reads {what}, which rproxy cannot evaluate yet; rproxy will refuse to start with this configuration."
+                    ),
+                )
+                .rproxy_only(),
+            );
+        }
+    }
     let zero_warning = cli.zero_warning || loaded.config.global.zero_warning;
     if verdict != Verdict::Invalid && zero_warning && diags.has_haproxy_warnings() {
         diags.push(Diagnostic::alert(

@@ -149,6 +149,56 @@ fn needs_transparency(cfg: &Config) -> Option<String> {
     None
 }
 
+/// Rules that refuse traffic on a condition the engine cannot evaluate,
+/// with what it cannot evaluate.
+pub fn unevaluable_access_rules(cfg: &Config) -> Vec<(crate::diag::Origin, String)> {
+    let mut compiler = crate::engine::acl::Compiler::default();
+    access_rules(cfg)
+        .into_iter()
+        .filter_map(|(origin, cond)| {
+            compiler
+                .condition(cond)
+                .unsupported()
+                .map(|what| (origin.clone(), what))
+        })
+        .collect()
+}
+
+/// The conditions of the rules that refuse traffic: an unevaluable
+/// condition there would silently let traffic through.
+fn access_rules(cfg: &Config) -> Vec<(&crate::diag::Origin, &crate::config::model::Condition)> {
+    use crate::config::model::{HttpAction, TcpAction};
+    let mut out = Vec::new();
+    for p in &cfg.proxies {
+        let r = &p.rules;
+        for h in r.http_request.iter().chain(&r.http_response) {
+            if matches!(
+                h.action,
+                HttpAction::Deny(_)
+                    | HttpAction::Reject
+                    | HttpAction::Tarpit(_)
+                    | HttpAction::Auth { .. }
+            ) && let Some(c) = &h.cond
+            {
+                out.push((&h.origin, c));
+            }
+        }
+        for t in r
+            .tcp_request_connection
+            .iter()
+            .chain(&r.tcp_request_session)
+            .chain(&r.tcp_request_content)
+        {
+            if matches!(t.action, TcpAction::Reject | TcpAction::SilentDrop)
+                && let Some(c) = &t.cond
+            {
+                out.push((&t.origin, c));
+            }
+        }
+    }
+    out
+}
+
 /// `usesrc` and `source … interface` need root for every connection.
 fn needs_full_privileges(cfg: &Config) -> bool {
     cfg.proxies.iter().any(|p| {
@@ -171,6 +221,14 @@ fn refusals(cfg: &Config) -> Diagnostics {
             ),
         ));
     }
+    for (origin, what) in unevaluable_access_rules(cfg) {
+        d.push(Diagnostic::alert(
+            Some(origin),
+            format!(
+                "this access-control rule reads {what}, which rproxy cannot evaluate yet: the rule would never match. Refusing to start."
+            ),
+        ));
+    }
     if let Some(what) = needs_transparency(cfg) {
         let caps = effective_caps();
         if caps & (1 << CAP_NET_ADMIN | 1 << CAP_NET_RAW) == 0 {
@@ -185,6 +243,12 @@ fn refusals(cfg: &Config) -> Diagnostics {
         }
     }
     d
+}
+
+/// Detaches into the background (`-D`): the parent writes the child's
+/// pid to the pid file and exits 0.
+pub fn detach(pidfile: Option<&std::path::Path>) -> Result<(), String> {
+    daemonize(pidfile)
 }
 
 fn daemonize(pidfile: Option<&std::path::Path>) -> Result<(), String> {
@@ -257,6 +321,10 @@ pub fn run(cli: Cli) -> i32 {
         return 1;
     }
     let cfg = loaded.config;
+    if cfg.global.master_worker && !crate::master::is_worker() {
+        let args: Vec<String> = std::env::args().collect();
+        return crate::master::run(&cli, &args);
+    }
     let refused = refusals(&cfg);
     if refused.has_fatal() {
         crate::run::print_diagnostics(&refused, false);
@@ -279,7 +347,20 @@ pub fn run(cli: Cli) -> i32 {
     let reuseport = !(cli.no_reuseport || cfg.global.noreuseport) || model == ThreadModel::PerCore;
     // Listen backlogs default to maxconn: a first estimate is enough.
     let maxconn = derived_maxconn(&cli, &cfg, 0, threads);
-    let listeners = match listener::bind_all(&cfg, maxconn, reuseport, model.copies(threads)) {
+    // A reload takes the listening sockets of the processes it replaces.
+    let old_pids: Vec<i32> = cli
+        .soft_stop_pids()
+        .into_iter()
+        .chain(cli.hard_stop_pids())
+        .collect();
+    let mut inherited = crate::engine::takeover::from_pids(&old_pids);
+    let listeners = match listener::bind_all(
+        &cfg,
+        maxconn,
+        reuseport,
+        model.copies(threads),
+        &mut inherited,
+    ) {
         Ok(l) => l,
         Err(e) => {
             alert(&format!("config : {}", e.message()));
@@ -311,13 +392,9 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
-    match crate::privileges::check(&drop_to, needs_full_privileges(&cfg)) {
-        Ok(Some(w)) => warning(&w),
-        Ok(None) => {}
-        Err(e) => {
-            alert(&e);
-            return 1;
-        }
+    let full_privileges = needs_full_privileges(&cfg) || needs_transparency(&cfg).is_some();
+    if let Some(w) = crate::privileges::check(full_privileges) {
+        warning(&w);
     }
 
     // The new process is bound: ask old ones to finish (-sf) or stop (-st).
@@ -331,7 +408,7 @@ pub fn run(cli: Cli) -> i32 {
         return 1;
     }
 
-    if let Err(e) = crate::privileges::drop(&cfg, &drop_to) {
+    if let Err(e) = crate::privileges::drop(&cfg, &drop_to, full_privileges) {
         alert(&e);
         return 1;
     }
@@ -372,6 +449,7 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
+    crate::master::worker_ready();
     signal_loop(engine, &cfg, sigs)
 }
 

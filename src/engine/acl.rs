@@ -357,6 +357,20 @@ impl Cond {
 }
 
 impl Cond {
+    /// What in this condition the engine cannot evaluate.
+    pub fn unsupported(&self) -> Option<String> {
+        self.alternatives
+            .iter()
+            .flatten()
+            .find_map(|(_, r)| match r {
+                Ref::Acl(a) => a
+                    .terms
+                    .iter()
+                    .find_map(|t| super::sample::unsupported(&t.expr)),
+                Ref::Predefined(_) => None,
+            })
+    }
+
     /// The fetches (with their arguments) of the terms that read one of
     /// `fetches`.
     pub fn reading(&self, fetches: &[&str]) -> Vec<(String, Vec<String>)> {

@@ -94,6 +94,7 @@ pub fn bind_all(
     global_maxconn: u32,
     reuseport: bool,
     copies: usize,
+    inherited: &mut super::takeover::Inherited,
 ) -> Result<Vec<Listener>, BindError> {
     let mut out = Vec::new();
     for (pi, p) in cfg.proxies.iter().enumerate() {
@@ -124,7 +125,31 @@ pub fn bind_all(
                             next
                         }
                     };
-                    for _ in 0..copies.max(1) {
+                    // Sockets taken over from the process being replaced
+                    // come first; more are bound beside them if needed.
+                    let taken = match &addr {
+                        ListenAddr::Inet(sa) => inherited.take(sa),
+                        ListenAddr::Unix(_) => Vec::new(),
+                    };
+                    let fresh = if taken.is_empty() {
+                        copies.max(1)
+                    } else if reuseport {
+                        copies.saturating_sub(taken.len())
+                    } else {
+                        0
+                    };
+                    for socket in taken {
+                        let _ = socket.set_nonblocking(true);
+                        let _ = socket.listen(backlog);
+                        out.push(Listener {
+                            socket,
+                            addr: addr.clone(),
+                            proxy: pi,
+                            bind: bi,
+                            luid,
+                        });
+                    }
+                    for _ in 0..fresh {
                         let socket = bind_one(&addr, b, ListenOpts { backlog, reuseport })
                             .map_err(|error| BindError {
                                 origin: b.origin.clone(),
@@ -274,7 +299,7 @@ mod tests {
         );
         assert!(loaded.diags.iter().all(|d| !d.fatal));
         let cfg = loaded.config;
-        let l = bind_all(&cfg, 100, false, 1).expect("bind");
+        let l = bind_all(&cfg, 100, false, 1, &mut Default::default()).expect("bind");
         assert_eq!(l.len(), 1);
         let s = &l[0].socket;
         assert_eq!(tcp_int(s, libc::TCP_FASTOPEN), 77);

@@ -25,6 +25,7 @@ pub mod sample;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod takeover;
 pub mod tcp_rules;
 pub mod tls_hello;
 pub mod transitions;

@@ -111,6 +111,94 @@ pub const L4_FETCHES: &[&str] = &[
     "req_proto_http",
 ];
 
+/// HTTP fetches the engine answers (see `http::fetch`).
+pub const HTTP_FETCHES: &[&str] = &[
+    "path",
+    "pathq",
+    "url",
+    "req.uri",
+    "query",
+    "base",
+    "url_param",
+    "urlp",
+    "method",
+    "req.ver",
+    "req_ver",
+    "hdr",
+    "req.hdr",
+    "req.fhdr",
+    "res.hdr",
+    "shdr",
+    "res.fhdr",
+    "req.cook",
+    "cook",
+    "res.cook",
+    "scook",
+    "hdr_cnt",
+    "req.hdr_cnt",
+    "req.fhdr_cnt",
+    "res.hdr_cnt",
+    "shdr_cnt",
+    "req.cook_cnt",
+    "cook_cnt",
+    "status",
+    "res.status",
+    "res.ver",
+    "resp_ver",
+    "req.hdrs",
+    "capture.req.hdr",
+    "var",
+    "http_auth",
+    "http_auth_group",
+    "http_auth_type",
+    "http_auth_user",
+    "http_auth_pass",
+    "ssl_fc",
+    "ssl_fc_has_sni",
+    "ssl_c_used",
+    "http_first_req",
+];
+
+/// Converters the engine applies.
+pub const CONVERTERS: &[&str] = &[
+    "lower",
+    "upper",
+    "length",
+    "ltrim",
+    "rtrim",
+    "host_only",
+    "port_only",
+    "field",
+    "word",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "and",
+    "or",
+    "xor",
+    "neg",
+    "not",
+    "bool",
+    "ipmask",
+    "regsub",
+    "concat",
+];
+
+/// The first part of an expression the engine cannot evaluate (it would
+/// yield no sample, so a condition reading it would never match).
+pub fn unsupported(expr: &SampleExpr) -> Option<String> {
+    let f = expr.fetch.as_str();
+    if !L4_FETCHES.contains(&f) && !HTTP_FETCHES.contains(&f) {
+        return Some(format!("sample fetch '{f}'"));
+    }
+    expr.converters
+        .iter()
+        .find(|c| !CONVERTERS.contains(&c.name.as_str()))
+        .map(|c| format!("converter '{}'", c.name))
+}
+
 /// Fetches that read the request's first bytes: their value may change as
 /// more data arrives, which makes `tcp-request content` rules wait.
 pub const PAYLOAD_FETCHES: &[&str] = &[

@@ -91,6 +91,8 @@ pub struct HttpLog {
     pub captured_res: Vec<Option<String>>,
     /// Logged unless the request was a monitor-uri probe.
     pub no_log: bool,
+    /// Answered by the stats page (server `<STATS>` in logs).
+    pub stats: bool,
 }
 
 /// Everything a session needs from its listener.

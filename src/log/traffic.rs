@@ -76,6 +76,7 @@ impl Vars for SessionVars<'_> {
             LfVar::Backend => Value::Str(be.map_or_else(|| fe.name.clone(), |b| b.name.clone())),
             LfVar::Server => Value::Str(match (rep.backend, rep.server) {
                 (Some(b), Some(s)) => sh.server_cfg(b, s).name.clone(),
+                _ if rep.http.as_ref().is_some_and(|h| h.stats) => "<STATS>".to_string(),
                 _ => "<NOSRV>".to_string(),
             }),
             LfVar::TimeWait => Value::Int(rep.tw),

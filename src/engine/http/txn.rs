@@ -572,6 +572,7 @@ async fn stats_page(
             .any(|c| c.eval(&ctx))
     };
     let r = crate::stats::page::serve(t.shared, px, &t.req, form.as_deref(), admin);
+    t.log.stats = true;
     Some(answer(t, cli, r, *b"LR", framing, cli_close).await)
 }
 

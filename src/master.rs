@@ -1,0 +1,338 @@
+//! Master-worker mode (`-W`, `-Ws`, global `master-worker`): a master
+//! process that owns no traffic, starts a worker (rproxy itself, in the
+//! foreground), replaces it on SIGUSR2/SIGHUP with a new one that takes
+//! over with `-sf`, forwards stop signals, and with `-Ws` tells systemd
+//! (`READY=1`, `RELOADING=1`, `STOPPING=1` on `$NOTIFY_SOCKET`), as the
+//! Debian unit (`Type=notify`, reload by SIGUSR2) expects.
+
+use crate::cli::Cli;
+use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The variable through which a worker finds the pipe it reports its
+/// readiness on.
+pub const READY_FD_ENV: &str = "RPROXY_MWORKER_READY_FD";
+
+fn pid() -> u32 {
+    std::process::id()
+}
+
+fn alert(msg: &str) {
+    eprintln!("[ALERT]    ({}) : {msg}", pid());
+}
+
+fn notice(msg: &str) {
+    eprintln!("[NOTICE]   ({}) : {msg}", pid());
+}
+
+fn warning(msg: &str) {
+    eprintln!("[WARNING]  ({}) : {msg}", pid());
+}
+
+/// Whether this process is a worker started by a master.
+pub fn is_worker() -> bool {
+    std::env::var_os(READY_FD_ENV).is_some()
+}
+
+/// Tells the master the worker serves (engine started), once.
+pub fn worker_ready() {
+    let Some(fd) = std::env::var(READY_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
+        return;
+    };
+    // SAFETY: the master passed this descriptor for us alone to own.
+    let f = unsafe { std::fs::File::from_raw_fd(fd) };
+    use std::io::Write;
+    let _ = (&f).write_all(b"R");
+    // SAFETY: asks the kernel to send SIGTERM when the master dies.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+    }
+}
+
+/// `$NOTIFY_SOCKET` messages (sd_notify without libsystemd).
+fn sd_notify(msg: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = path.as_encoded_bytes();
+    if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        if let Ok(addr) = std::os::unix::net::SocketAddr::from_abstract_name(name) {
+            let _ = sock.send_to_addr(msg.as_bytes(), &addr);
+        }
+    } else {
+        let _ = sock.send_to(msg.as_bytes(), std::path::Path::new(&path));
+    }
+}
+
+/// The worker's command line: the master's, without what belongs to the
+/// master (`-W`, `-Ws`, `-D`, `-p`, `-S`, `-sf`, `-st`, `-x`), in the
+/// foreground.
+fn worker_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "-W" | "-Ws" | "-D" | "-db" => {}
+            "-p" | "-S" | "-x" => i += 1,
+            "-sf" | "-st" => {
+                while args
+                    .get(i + 1)
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    i += 1;
+                }
+            }
+            _ => out.push(args[i].clone()),
+        }
+        i += 1;
+    }
+    out.push("-db".into());
+    out
+}
+
+struct Worker {
+    pid: Pid,
+}
+
+/// Starts a worker and waits until it serves or fails.
+fn spawn_worker(args: &[String], old: &[Pid], timeout: Duration) -> Result<Worker, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find my executable: {e}"))?;
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::empty())
+        .map_err(|e| format!("cannot create a pipe: {e}"))?;
+    // The reading end stays with the master only.
+    let _ = nix::fcntl::fcntl(
+        &rd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
+    let mut cmd = Command::new(exe);
+    cmd.args(worker_args(args));
+    if !old.is_empty() {
+        cmd.arg("-sf");
+        cmd.args(old.iter().map(|p| p.to_string()));
+    }
+    cmd.env(READY_FD_ENV, wr.as_raw_fd().to_string());
+    cmd.env_remove("NOTIFY_SOCKET");
+    // The worker must not inherit the master's blocked signal mask.
+    // SAFETY: pre_exec runs in the child between fork and exec; it only
+    // calls the async-signal-safe sigprocmask.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            let _ = SigSet::all().thread_unblock();
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start a worker: {e}"))?;
+    drop(wr);
+    let wpid = Pid::from_raw(child.id() as i32);
+    // Wait for its "ready" byte; end of file means it exited first.
+    let mut f = std::fs::File::from(rd);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut b = [0u8; 1];
+        let _ = tx.send(matches!(f.read(&mut b), Ok(1)));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(true) => Ok(Worker { pid: wpid }),
+        _ => {
+            let _ = kill(wpid, Signal::SIGKILL);
+            let _ = waitpid(wpid, None);
+            Err("the new worker failed to start".into())
+        }
+    }
+}
+
+/// Runs the master until it stops; returns the exit status.
+pub fn run(cli: &Cli, args: &[String]) -> i32 {
+    let loaded = crate::config::load(&cli.config, crate::run::load_options(cli));
+    let quiet = (cli.quiet || loaded.config.global.quiet) && !cli.verbose;
+    crate::run::print_diagnostics(&loaded.diags, quiet);
+    if loaded.verdict == crate::config::Verdict::Invalid {
+        return 1;
+    }
+    let cfg = loaded.config;
+    let systemd = cli.master_worker_systemd;
+    let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug && !systemd;
+    let pidfile = cli.pidfile.clone().or_else(|| cfg.global.pidfile.clone());
+    let max_reloads = cfg.global.mworker_max_reloads;
+    let mut sigs = SigSet::empty();
+    for s in [
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGHUP,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTTOU,
+        Signal::SIGTTIN,
+        Signal::SIGCHLD,
+    ] {
+        sigs.add(s);
+    }
+    let _ = sigs.thread_block();
+    let old = cli
+        .soft_stop_pids()
+        .into_iter()
+        .chain(cli.hard_stop_pids())
+        .map(Pid::from_raw)
+        .collect::<Vec<_>>();
+    // The master detaches first: its workers must be its own children.
+    if daemon {
+        if let Err(e) = crate::start::detach(pidfile.as_deref()) {
+            alert(&e);
+            return 1;
+        }
+    } else if let Some(p) = &pidfile
+        && let Err(e) = crate::start::write_pidfile(p, pid())
+    {
+        alert(&format!(
+            "[rproxy.main()] Cannot create pidfile {} ({e})",
+            p.display()
+        ));
+        return 1;
+    }
+    // HAProxy 2.6's master re-executes itself once started and on every
+    // reload, announcing each execution: systemd sees RELOADING=1 before
+    // the first READY=1, and twice per reload.
+    sd_notify("RELOADING=1");
+    let mut current = match spawn_worker(args, &old, Duration::from_secs(60)) {
+        Ok(w) => w,
+        Err(e) => {
+            alert(&e);
+            return 1;
+        }
+    };
+    sd_notify(&format!("READY=1\nMAINPID={}", pid()));
+    let mut retiring: Vec<Pid> = Vec::new();
+    let mut reloads = 0u32;
+    loop {
+        let Ok(sig) = sigs.wait() else { continue };
+        match sig {
+            Signal::SIGUSR2 | Signal::SIGHUP => {
+                sd_notify("RELOADING=1");
+                sd_notify("RELOADING=1");
+                notice("Reloading HAProxy");
+                match spawn_worker(args, &[current.pid], Duration::from_secs(60)) {
+                    Ok(w) => {
+                        retiring.push(current.pid);
+                        current = w;
+                        reloads += 1;
+                        // Workers past mworker-max-reloads are told to go.
+                        if let Some(max) = max_reloads
+                            && reloads > max
+                        {
+                            for p in &retiring {
+                                let _ = kill(*p, Signal::SIGTERM);
+                            }
+                        }
+                        notice("Loading success.");
+                    }
+                    Err(e) => {
+                        alert(&format!(
+                            "{e}; the previous worker keeps serving with the old configuration."
+                        ));
+                    }
+                }
+                sd_notify(&format!("READY=1\nMAINPID={}", pid()));
+            }
+            Signal::SIGTERM | Signal::SIGINT | Signal::SIGUSR1 => {
+                sd_notify("STOPPING=1");
+                let forward = if sig == Signal::SIGUSR1 {
+                    Signal::SIGUSR1
+                } else {
+                    Signal::SIGTERM
+                };
+                for p in retiring.iter().chain(std::iter::once(&current.pid)) {
+                    let _ = kill(*p, forward);
+                }
+                wait_all(&mut retiring, current.pid);
+                warning("Exiting Master process...");
+                return 0;
+            }
+            Signal::SIGQUIT | Signal::SIGTTOU | Signal::SIGTTIN => {
+                for p in retiring.iter().chain(std::iter::once(&current.pid)) {
+                    let _ = kill(*p, sig);
+                }
+            }
+            Signal::SIGCHLD => loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(p, code)) => {
+                        if p == current.pid {
+                            alert(&format!("Current worker (pid {p}) exited with code {code}"));
+                            stop_all(&retiring);
+                            return code;
+                        }
+                        retiring.retain(|x| *x != p);
+                    }
+                    Ok(WaitStatus::Signaled(p, s, _)) => {
+                        if p == current.pid {
+                            alert(&format!(
+                                "Current worker (pid {p}) exited with code {} ({s})",
+                                128 + s as i32
+                            ));
+                            stop_all(&retiring);
+                            return 128 + s as i32;
+                        }
+                        retiring.retain(|x| *x != p);
+                    }
+                    Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            },
+            _ => {}
+        }
+    }
+}
+
+fn stop_all(pids: &[Pid]) {
+    for p in pids {
+        let _ = kill(*p, Signal::SIGTERM);
+    }
+}
+
+/// Waits for every worker to exit.
+fn wait_all(retiring: &mut Vec<Pid>, current: Pid) {
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let mut left: Vec<Pid> = retiring.drain(..).chain(std::iter::once(current)).collect();
+    while !left.is_empty() && Instant::now() < deadline {
+        match waitpid(None, None) {
+            Ok(WaitStatus::Exited(p, _)) | Ok(WaitStatus::Signaled(p, _, _)) => {
+                left.retain(|x| *x != p);
+            }
+            Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_command_line() {
+        let args: Vec<String> = "rproxy -Ws -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid -S /run/m.sock -sf 12 34 -q"
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            worker_args(&args),
+            vec!["-f", "/etc/haproxy/haproxy.cfg", "-q", "-db"]
+        );
+    }
+}
