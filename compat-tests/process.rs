@@ -313,3 +313,54 @@ fn privilege_drop() {
     let _ = std::fs::remove_dir_all(&jail);
     let _ = std::fs::remove_dir_all(&conf_dir);
 }
+
+/// SIGHUP dumps the servers' states, SIGTTOU pauses the listeners and
+/// SIGTTIN resumes them: the same lines from both.
+#[test]
+fn state_dump_and_pause_signals_match_haproxy() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let ns = Ns::new(unique("sighup"));
+    let cfg = "global\n    nbthread 1\n\
+        defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 3s\n    timeout server 3s\n\
+        frontend fe\n    bind 127.0.0.1:8303\n    default_backend be\n\
+        backend be\n    server s1 127.0.0.1:9303\n    server s2 127.0.0.1:9304 backup\n\
+        listen solo\n    bind 127.0.0.1:8304\n    server s3 127.0.0.1:9305\n";
+    let mut outs = Vec::new();
+    for w in BOTH {
+        let Some(mut p) = support::proxy::Running::start(w, &ns.name, cfg, addr("127.0.0.1:8304"))
+        else {
+            return;
+        };
+        let lines = p.record_stderr();
+        std::thread::sleep(Duration::from_millis(200));
+        for sig in [
+            nix::sys::signal::Signal::SIGHUP,
+            nix::sys::signal::Signal::SIGTTOU,
+            nix::sys::signal::Signal::SIGTTIN,
+        ] {
+            p.signal(sig);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let got: Vec<String> = lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .map(|(_, l)| {
+                // the pid in "[WARNING]  (1234) : "
+                match (l.find('('), l.find(") : ")) {
+                    (Some(a), Some(b)) if a < b => format!("{}(PID){}", &l[..a], &l[b + 1..]),
+                    _ => l.clone(),
+                }
+            })
+            .filter(|l| l.contains("SIGHUP") || l.contains("Paused") || l.contains("Resumed"))
+            // HAProxy's internal HTTP client proxy has no rproxy equivalent.
+            .filter(|l| !l.contains("<HTTPCLIENT>"))
+            .collect();
+        drop(p);
+        outs.push(got);
+    }
+    assert!(!outs[0].is_empty(), "haproxy printed the dump");
+    assert_eq!(outs[0], outs[1], "haproxy (left) and rproxy (right)");
+}

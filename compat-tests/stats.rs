@@ -262,6 +262,16 @@ fn stats_and_runtime_api_match_haproxy() {
             (&admin, "set weight app/s1 3;get weight app/s1"),
             (&admin, "set server app/s1 weight 50%;get weight app/s1"),
             (&admin, "set maxconn server app/s1 20"),
+            (&admin, "disable frontend nope"),
+            (&admin, "disable frontend"),
+            (&admin, "disable frontend web"),
+            (&admin, "disable frontend web"),
+            (&admin, "enable frontend web"),
+            (&admin, "enable frontend web"),
+            (&user, "shutdown frontend tcp"),
+            (&admin, "shutdown frontend tcp"),
+            (&admin, "shutdown frontend tcp"),
+            (&admin, "enable frontend tcp"),
             (&admin, "disable server app/s1"),
         ] {
             replies.push((line.to_string(), cli(sock, line)));

@@ -465,6 +465,13 @@ fn signal_loop(engine: Engine, cfg: &Config, sigs: SigSet) -> i32 {
                 engine.join();
                 return 0;
             }
+            Signal::SIGHUP => crate::log::events::servers_states(&engine.shared),
+            Signal::SIGTTOU => engine.pause(true),
+            Signal::SIGTTIN => engine.pause(false),
+            Signal::SIGQUIT => eprintln!(
+                "[NOTICE]   ({}) : SIGQUIT received: rproxy keeps no memory pools to dump or flush.",
+                std::process::id()
+            ),
             Signal::SIGTERM | Signal::SIGINT => {
                 // HAProxy does not catch these: the process dies of the
                 // signal (exit status 128+N seen by the shell and systemd).

@@ -159,6 +159,12 @@ impl Engine {
         self.shared.global.stop_accepting.send_replace(true);
     }
 
+    /// SIGTTOU / SIGTTIN.
+    pub fn pause(&self, on: bool) {
+        self.shared.global.paused.send_replace(on);
+        crate::log::events::frontends_paused(&self.shared, on);
+    }
+
     /// Ends every session now (hard stop).
     pub fn kill_all(&self) {
         self.shared.global.kill.send_replace(true);
@@ -253,10 +259,25 @@ async fn accept_loop(shared: Arc<Shared>, l: Listener) {
         }
     };
     let mut stop = shared.global.stop_accepting.subscribe();
+    let mut paused = shared.global.paused.subscribe();
     let fe_slots = shared.proxies[fe].fe_slots.clone();
     let bind_slots = shared.proxies[fe].bind_slots.get(bind).cloned().flatten();
     loop {
+        // Paused (SIGTTOU, `disable frontend`): clients wait in the
+        // kernel's backlog until the listener resumes.
+        while *paused.borrow() || shared.proxies[fe].paused.load(Ordering::Relaxed) {
+            // `shutdown frontend`: the socket is closed for good.
+            if shared.proxies[fe].stopped.load(Ordering::Relaxed) {
+                return;
+            }
+            tokio::select! {
+                _ = paused.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
         let accepted = tokio::select! {
+            _ = paused.wait_for(|p| *p) => continue,
             r = tl.accept() => r,
             _ = stop.wait_for(|s| *s) => return,
         };

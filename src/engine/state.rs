@@ -234,6 +234,8 @@ pub struct GlobalRt {
     pub kill: tokio::sync::watch::Sender<bool>,
     /// Set to make every listener stop accepting (soft stop).
     pub stop_accepting: tokio::sync::watch::Sender<bool>,
+    /// Set while listeners are paused (SIGTTOU; SIGTTIN resumes).
+    pub paused: tokio::sync::watch::Sender<bool>,
     /// Process-wide accept rate (`show info`).
     pub rates: crate::stats::info::GlobalRates,
     seq: AtomicU64,
@@ -283,6 +285,7 @@ impl Shared {
                 stopping: AtomicBool::new(false),
                 kill: tokio::sync::watch::Sender::new(false),
                 stop_accepting: tokio::sync::watch::Sender::new(false),
+                paused: tokio::sync::watch::Sender::new(false),
                 rates: Default::default(),
                 seq: AtomicU64::new(0),
             },

@@ -50,17 +50,121 @@ pub fn event_with(proxy: Option<usize>, level: Level, msg: &str, console: Option
 /// "Proxy X stopped (cumulated conns: FE: n, BE: m)." for each proxy, on
 /// soft stop.
 pub fn proxies_stopped(shared: &Shared) {
-    for (i, p) in shared.proxies.iter().enumerate() {
+    for i in 0..shared.proxies.len() {
+        proxy_stopped(shared, i);
+    }
+}
+
+pub fn proxy_stopped(shared: &Shared, i: usize) {
+    let p = &shared.proxies[i];
+    let cfg = shared.proxy_cfg(i);
+    let fe = p.fe_total.load(Ordering::Relaxed);
+    let be = p.be_total.load(Ordering::Relaxed);
+    event(
+        Some(i),
+        Level::Warning,
+        &format!(
+            "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
+            cfg.name
+        ),
+    );
+}
+
+/// SIGHUP: every server's state and each proxy's summary, in HAProxy's
+/// words and order.
+pub fn servers_states(shared: &Shared) {
+    if let Some(l) = super::loggers()
+        && l.stderr_events
+    {
+        eprintln!(
+            "[WARNING]  ({}) : SIGHUP received, dumping servers states.",
+            std::process::id()
+        );
+    }
+    for (i, rt) in shared.proxies.iter().enumerate() {
         let cfg = shared.proxy_cfg(i);
-        let fe = p.fe_total.load(Ordering::Relaxed);
-        let be = p.be_total.load(Ordering::Relaxed);
+        event_with(
+            Some(i),
+            Level::Notice,
+            &format!(
+                "SIGHUP received, dumping servers states for proxy {}.",
+                cfg.name
+            ),
+            None,
+        );
+        for (s, sv) in rt.servers.iter().enumerate() {
+            let msg = format!(
+                "SIGHUP: Server {}/{} is {}. Conn: {} act, {} pend, {} tot.",
+                cfg.name,
+                cfg.servers[s].name,
+                if sv.op() != crate::engine::server::OpState::Stopped {
+                    "UP"
+                } else {
+                    "DOWN"
+                },
+                sv.cur.load(Ordering::Relaxed),
+                sv.queue.len(),
+                crate::engine::counters::Counters::get(&sv.counters.cum_sess),
+            );
+            event_with(Some(i), Level::Notice, &msg, Some((Console::Warning, &msg)));
+        }
+        let pend: u32 = rt.queue.len() + rt.servers.iter().map(|s| s.queue.len()).sum::<u32>();
+        let conns = format!(
+            "Conn: act(FE+BE): {}+{}, {} pend ({} unass), tot(FE+BE): {}+{}.",
+            rt.feconn.load(Ordering::Relaxed),
+            rt.beconn.load(Ordering::Relaxed),
+            pend,
+            rt.queue.len(),
+            crate::engine::counters::Counters::get(&rt.fe.cum_conn),
+            crate::engine::counters::Counters::get(&rt.be.cum_conn),
+        );
+        let sums = crate::stats::backend_sums(shared, i);
+        let msg = if cfg.servers.is_empty() {
+            format!("SIGHUP: Proxy {} has no servers. {conns}", cfg.name)
+        } else if sums.act == 0 {
+            format!(
+                "SIGHUP: Proxy {} {} ! {conns}",
+                cfg.name,
+                if sums.bck > 0 {
+                    "is running on backup servers"
+                } else {
+                    "has no server available"
+                }
+            )
+        } else {
+            format!(
+                "SIGHUP: Proxy {} has {} active servers and {} backup servers available. {conns}",
+                cfg.name, sums.act, sums.bck
+            )
+        };
+        event_with(Some(i), Level::Notice, &msg, Some((Console::Warning, &msg)));
+    }
+}
+
+/// SIGTTOU / SIGTTIN: "Paused frontend X." / "Resumed frontend X.".
+pub fn frontends_paused(shared: &Shared, paused: bool) {
+    for i in 0..shared.config.proxies.len() {
+        frontend_paused(shared, i, paused);
+    }
+}
+
+/// One frontend paused or resumed (signals, `disable|enable frontend`).
+pub fn frontend_paused(shared: &Shared, i: usize, paused: bool) {
+    let p = shared.proxy_cfg(i);
+    {
+        if !p.kind.has_frontend() || p.binds.is_empty() {
+            return;
+        }
+        let kind = if p.kind.has_backend() {
+            "proxy"
+        } else {
+            "frontend"
+        };
+        let word = if paused { "Paused" } else { "Resumed" };
         event(
             Some(i),
             Level::Warning,
-            &format!(
-                "Proxy {} stopped (cumulated conns: FE: {fe}, BE: {be}).",
-                cfg.name
-            ),
+            &format!("{word} {kind} {}.", p.name),
         );
     }
 }

@@ -56,6 +56,18 @@ const COMMANDS: &[Cmd] = &[
         Admin,
     ),
     cmd(
+        &["disable", "frontend"],
+        "disable frontend <frontend>",
+        "temporarily disable specific frontend",
+        Admin,
+    ),
+    cmd(
+        &["enable", "frontend"],
+        "enable frontend <frontend>",
+        "re-enable specific frontend",
+        Admin,
+    ),
+    cmd(
         &["enable", "health"],
         "enable health <bk>/<srv>",
         "enable health checks",
@@ -156,6 +168,12 @@ const COMMANDS: &[Cmd] = &[
         "show version",
         "show version of the current process",
         User,
+    ),
+    cmd(
+        &["shutdown", "frontend"],
+        "shutdown frontend <frontend>",
+        "stop a specific frontend",
+        Admin,
     ),
     cmd(
         &["shutdown", "sessions", "server"],
@@ -342,6 +360,9 @@ pub fn run(shared: &Arc<Shared>, sess: &mut Session, words: &[String]) -> String
             }
         }),
         ["set", "maxconn", "frontend"] => set_maxconn_frontend(shared, args),
+        ["disable", "frontend"] | ["enable", "frontend"] | ["shutdown", "frontend"] => {
+            frontend_state(shared, c.words[0], args.first().copied())
+        }
         ["set", "maxconn", "global"] => match args.first().map(|a| a.parse::<i64>()) {
             None | Some(Err(_)) => "Expects an integer value.\n".into(),
             Some(Ok(v)) if v < 0 || v > i64::from(shared.global.maxconn_hard()) => {
@@ -511,6 +532,50 @@ fn set_maxconn_frontend(shared: &Shared, args: &[&str]) -> String {
         Some(Ok(_)) => "Value out of range.\n".into(),
         _ => "Integer value expected.\n".into(),
     }
+}
+
+/// `disable|enable|shutdown frontend NAME`.
+fn frontend_state(shared: &Shared, verb: &str, name: Option<&str>) -> String {
+    let Some(name) = name else {
+        return "A frontend name is expected.\n".into();
+    };
+    let Some(i) = shared
+        .config
+        .proxies
+        .iter()
+        .position(|p| p.name == name && p.kind.has_frontend())
+    else {
+        return "No such frontend.\n".into();
+    };
+    let rt = &shared.proxies[i];
+    if rt.stopped.load(Ordering::Relaxed) {
+        return match verb {
+            "shutdown" => "Frontend was already shut down.\n",
+            "enable" => "Frontend was previously shut down, cannot enable.\n",
+            _ => "Frontend was previously shut down, cannot disable.\n",
+        }
+        .into();
+    }
+    match verb {
+        "disable" => {
+            if rt.paused.swap(true, Ordering::AcqRel) {
+                return "All sockets are already disabled.\n".into();
+            }
+            crate::log::events::frontend_paused(shared, i, true);
+        }
+        "enable" => {
+            if !rt.paused.swap(false, Ordering::AcqRel) {
+                return "All sockets are already enabled.\n".into();
+            }
+            crate::log::events::frontend_paused(shared, i, false);
+        }
+        _ => {
+            rt.stopped.store(true, Ordering::Release);
+            rt.paused.store(true, Ordering::Release);
+            crate::log::events::proxy_stopped(shared, i);
+        }
+    }
+    String::new()
 }
 
 /// `show stat [PROXY TYPE SID] [up|no-maint|desc]`.
