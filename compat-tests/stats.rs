@@ -420,3 +420,84 @@ fn stats_and_runtime_api_match_haproxy() {
     }
     assert!(report.is_empty(), "differences:\n{}", report.join("\n"));
 }
+
+/// `server-state-file` + `load-server-state-from-file`: what an operator
+/// set (maintenance, weights, drain) survives a restart when the state was
+/// saved with `show servers state` before it.
+#[test]
+fn server_state_survives_restart() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let lb = Ns::new(unique("ssf"));
+    let servers = HttpServers::start(
+        &lb.name,
+        &[
+            ("s1", addr("127.0.0.1:9111")),
+            ("s2", addr("127.0.0.1:9112")),
+        ],
+    );
+    let mut outs = Vec::new();
+    for w in support::proxy::BOTH {
+        let dir = std::env::temp_dir().join(unique(&format!("ssf-{}", w.name())));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let sock = dir.join("admin.sock");
+        let state = dir.join("state");
+        let cfg = format!(
+            "global\n    nbthread 1\n    stats socket {} level admin\n    server-state-file {}\n\
+             defaults\n    mode http\n    timeout connect 1s\n    timeout client 3s\n    timeout server 3s\n\
+             \x20   load-server-state-from-file global\n\
+             frontend web\n    bind 127.0.0.1:8111\n    default_backend app\n\
+             backend app\n    server s1 127.0.0.1:9111 check inter 300\n    server s2 127.0.0.1:9112 check inter 300\n\
+             \x20   server s3 127.0.0.1:9111 check inter 300\n    server s4 127.0.0.1:9112\n",
+            sock.display(),
+            state.display()
+        );
+        let Some(p) = support::proxy::Running::start(w, &lb.name, &cfg, addr("127.0.0.1:8111"))
+        else {
+            return;
+        };
+        std::thread::sleep(Duration::from_millis(700));
+        for c in [
+            "set server app/s1 state maint",
+            "set weight app/s2 7",
+            "set server app/s3 state drain",
+            "set weight app/s4 0",
+        ] {
+            cli(&sock, c);
+        }
+        std::fs::write(&state, cli(&sock, "show servers state")).expect("state");
+        drop(p.stop());
+        let Some(p) = support::proxy::Running::start(w, &lb.name, &cfg, addr("127.0.0.1:8111"))
+        else {
+            return;
+        };
+        std::thread::sleep(Duration::from_millis(700));
+        let (_, rows) = parse_csv(&cli(&sock, "show stat"));
+        let view: Vec<String> = rows
+            .iter()
+            .filter(|(k, _)| k.starts_with("app/"))
+            .map(|(k, r)| {
+                format!(
+                    "{k} {} {} {}",
+                    field(r, "status"),
+                    field(r, "weight"),
+                    field(r, "uweight")
+                )
+            })
+            .collect();
+        drop(p.stop());
+        let _ = std::fs::remove_dir_all(&dir);
+        outs.push(view);
+    }
+    servers.take();
+    assert!(
+        outs[0].iter().any(|l| l.starts_with("app/s1 MAINT")),
+        "haproxy restores maintenance: {:?}",
+        outs[0]
+    );
+    assert_eq!(
+        outs[0], outs[1],
+        "haproxy (left) and rproxy (right) after a restart"
+    );
+}

@@ -439,6 +439,7 @@ pub fn run(cli: Cli) -> i32 {
     crate::log::init(&cfg, daemon || quiet);
     crate::stats::info::mark_start();
     let shared = Arc::new(Shared::new(Arc::clone(&cfg), maxconn, threads));
+    crate::engine::server_state::load(&shared);
     crate::runtime_api::start(Arc::clone(&shared), stats_sockets);
     // The checks thread lives as long as the process.
     let _checks = crate::engine::check::start(Arc::clone(&shared));

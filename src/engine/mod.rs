@@ -23,6 +23,7 @@ pub mod proxy_proto;
 pub mod route;
 pub mod sample;
 pub mod server;
+pub mod server_state;
 pub mod session;
 pub mod state;
 pub mod takeover;

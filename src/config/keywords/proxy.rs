@@ -75,7 +75,7 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
     k("http-send-name-header", DLB, E, http_send_name_header),
     k("id", FLB, E, id),
     k("ignore-persist", LB, E, rules::persist),
-    k("load-server-state-from-file", DLB, P, load_server_state),
+    k("load-server-state-from-file", DLB, E, load_server_state),
     k("log", DFLB, E, logs::log),
     k("log-format", DFL, E, logs::log_format)
         .be(Place::Warn("backend '{p}' : 'log-format' directive is ignored in backends.")),
@@ -105,7 +105,7 @@ pub static KEYWORDS: &[ProxyKeyword] = &[
         .fe(Place::Fatal("'retry-on' only available in backend or listen section")),
     k("server", LB, E, server::server)
         .fe(Place::Fatal("'server' not allowed because frontend '{p}' has no backend capability.")),
-    k("server-state-file-name", DLB, P, server_state_file_name),
+    k("server-state-file-name", DLB, E, server_state_file_name),
     k("server-template", LB, P, server::server_template)
         .fe(Place::Fatal("'server-template' not allowed because frontend '{p}' has no backend capability.")),
     k("source", DLB, E, source),
