@@ -435,3 +435,77 @@ fn forwarding_matches_haproxy() {
     ];
     compare("fwd", &cfg, &cases, 8021);
 }
+
+/// A tunnel through the proxy: the upgrade (or CONNECT) request, the
+/// server's answer, then bytes both ways. Returns what the client read
+/// after each step.
+fn tunnel(to: SocketAddr, request: &[u8]) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut out = Vec::new();
+    let Ok(mut s) = std::net::TcpStream::connect(to) else {
+        return vec!["refused".into()];
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = s.write_all(request);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    out.push(String::from_utf8_lossy(&got).into_owned());
+    for msg in [&b"hello"[..], &b" \x00binary\xff"[..]] {
+        let _ = s.write_all(msg);
+        std::thread::sleep(Duration::from_millis(100));
+        let n = s.read(&mut buf).unwrap_or(0);
+        out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    // The client closes its side: the tunnel ends.
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let n = s.read(&mut buf).unwrap_or(usize::MAX);
+    out.push(format!("after close: {n}"));
+    out
+}
+
+/// WebSocket upgrades and CONNECT become tunnels: the 101 (or 200)
+/// answer relayed, then raw bytes both ways until one side closes.
+#[test]
+fn tunnels_match_haproxy() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let lb = Ns::new(unique("tunnel"));
+    let servers = HttpServers::start(&lb.name, &[("s1", addr("127.0.0.1:9001"))]);
+    let cfg = format!(
+        "{DEFAULTS}    timeout tunnel 3s\n\
+         frontend web\n    bind 127.0.0.1:8061\n    default_backend app\n\
+         backend app\n    server s1 127.0.0.1:9001\n"
+    );
+    let ws = b"GET /ws HTTP/1.1\r\nHost: test.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+    let connect = b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n".to_vec();
+    let runs = each(&lb, &cfg, addr("127.0.0.1:8061"), || {
+        let mut out = Vec::new();
+        for req in [&ws, &connect] {
+            let req = req.clone();
+            out.push(lb.run(move || tunnel(addr("127.0.0.1:8061"), &req)));
+            std::thread::sleep(Duration::from_millis(50));
+            out.push(
+                servers
+                    .take()
+                    .into_iter()
+                    .map(|r| String::from_utf8_lossy(&r.raw).into_owned())
+                    .collect(),
+            );
+        }
+        out
+    });
+    assert_eq!(runs.len(), 2);
+    let (h, r) = (&runs[0].1, &runs[1].1);
+    assert!(
+        h[0].get(1).is_some_and(|e| e == "s1:hello"),
+        "haproxy tunnels the WebSocket: {h:?}"
+    );
+    assert_eq!(h, r, "haproxy (left) and rproxy (right)");
+}

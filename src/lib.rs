@@ -15,6 +15,7 @@ pub mod run;
 pub mod runtime_api;
 pub mod start;
 pub mod stats;
+pub mod trace;
 pub mod util;
 
 /// The HAProxy release whose behaviour rproxy reproduces; `.if

@@ -148,7 +148,10 @@ fn spawn_worker(args: &[String], old: &[Pid], timeout: Duration) -> Result<Worke
         let _ = tx.send(matches!(f.read(&mut b), Ok(1)));
     });
     match rx.recv_timeout(timeout) {
-        Ok(true) => Ok(Worker { pid: wpid }),
+        Ok(true) => {
+            tracing::info!("rproxy: worker {wpid} serves");
+            Ok(Worker { pid: wpid })
+        }
         _ => {
             let _ = kill(wpid, Signal::SIGKILL);
             let _ = waitpid(wpid, None);
@@ -159,6 +162,7 @@ fn spawn_worker(args: &[String], old: &[Pid], timeout: Duration) -> Result<Worke
 
 /// Runs the master until it stops; returns the exit status.
 pub fn run(cli: &Cli, args: &[String]) -> i32 {
+    crate::trace::init(cli.debug, cli.verbose);
     let loaded = crate::config::load(&cli.config, crate::run::load_options(cli));
     let quiet = (cli.quiet || loaded.config.global.quiet) && !cli.verbose;
     crate::run::print_diagnostics(&loaded.diags, quiet);
@@ -220,6 +224,8 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
     sd_notify(&format!("READY=1\nMAINPID={}", pid()));
     let mut retiring: Vec<Pid> = Vec::new();
     let mut reloads = 0u32;
+    // The reload count at each worker's start.
+    let mut born: std::collections::HashMap<Pid, u32> = std::collections::HashMap::new();
     loop {
         let Ok(sig) = sigs.wait() else { continue };
         match sig {
@@ -229,15 +235,18 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
                 notice("Reloading HAProxy");
                 match spawn_worker(args, &[current.pid], Duration::from_secs(60)) {
                     Ok(w) => {
-                        retiring.push(current.pid);
-                        current = w;
                         reloads += 1;
-                        // Workers past mworker-max-reloads are told to go.
-                        if let Some(max) = max_reloads
-                            && reloads > max
-                        {
+                        retiring.push(current.pid);
+                        born.insert(w.pid, reloads);
+                        current = w;
+                        // A worker that outlived mworker-max-reloads
+                        // reloads is told to go.
+                        if let Some(max) = max_reloads {
                             for p in &retiring {
-                                let _ = kill(*p, Signal::SIGTERM);
+                                let age = reloads - born.get(p).copied().unwrap_or(0);
+                                if age > max {
+                                    let _ = kill(*p, Signal::SIGTERM);
+                                }
                             }
                         }
                         notice("Loading success.");

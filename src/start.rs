@@ -314,7 +314,20 @@ fn signal_old(pids: &[i32], sig: Signal) {
 }
 
 pub fn run(cli: Cli) -> i32 {
+    crate::trace::init(cli.debug, cli.verbose);
+    let t0 = Instant::now();
     let loaded = crate::config::load(&cli.config, crate::run::load_options(&cli));
+    tracing::info!(
+        "rproxy: configuration loaded in {} ms: {} proxies, {} servers",
+        t0.elapsed().as_millis(),
+        loaded.config.proxies.len(),
+        loaded
+            .config
+            .proxies
+            .iter()
+            .map(|p| p.servers.len())
+            .sum::<usize>()
+    );
     let quiet = (cli.quiet || loaded.config.global.quiet) && !cli.verbose;
     crate::run::print_diagnostics(&loaded.diags, quiet);
     if loaded.verdict == crate::config::Verdict::Invalid {
@@ -354,6 +367,14 @@ pub fn run(cli: Cli) -> i32 {
         .chain(cli.hard_stop_pids())
         .collect();
     let mut inherited = crate::engine::takeover::from_pids(&old_pids);
+    let offered = inherited.count();
+    if !old_pids.is_empty() {
+        tracing::info!(
+            "rproxy: took over {} listening sockets from {:?}",
+            inherited.count(),
+            old_pids
+        );
+    }
     let listeners = match listener::bind_all(
         &cfg,
         maxconn,
@@ -368,6 +389,11 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
+    tracing::info!(
+        "rproxy: {} listening sockets ready ({} taken over), {threads} engine threads, model {model:?}",
+        listeners.len(),
+        offered - inherited.count()
+    );
     let maxconn = derived_maxconn(&cli, &cfg, listeners.len(), threads);
     let maxconn = match fit_fd_limit(&cfg, maxconn, fd_reserve(listeners.len(), threads)) {
         Ok(m) => m,
@@ -408,6 +434,8 @@ pub fn run(cli: Cli) -> i32 {
         return 1;
     }
 
+    // State files are read before any chroot, as HAProxy reads them.
+    let saved_states = crate::engine::server_state::read(&cfg);
     if let Err(e) = crate::privileges::drop(&cfg, &drop_to, full_privileges) {
         alert(&e);
         return 1;
@@ -439,7 +467,7 @@ pub fn run(cli: Cli) -> i32 {
     crate::log::init(&cfg, daemon || quiet);
     crate::stats::info::mark_start();
     let shared = Arc::new(Shared::new(Arc::clone(&cfg), maxconn, threads));
-    crate::engine::server_state::load(&shared);
+    crate::engine::server_state::load(&shared, &saved_states);
     crate::runtime_api::start(Arc::clone(&shared), stats_sockets);
     // The checks thread lives as long as the process.
     let _checks = crate::engine::check::start(Arc::clone(&shared));

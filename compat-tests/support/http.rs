@@ -151,6 +151,34 @@ impl HttpServers {
                                         conn,
                                         raw,
                                     });
+                                    // A WebSocket upgrade or a CONNECT: agree, then
+                                    // echo raw bytes, prefixed with the server name.
+                                    if method == "CONNECT" || path.starts_with("/ws") {
+                                        let resp: &[u8] = if method == "CONNECT" {
+                                            b"HTTP/1.1 200 Connection established\r\n\r\n"
+                                        } else {
+                                            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+                                        };
+                                        if c.write_all(resp).is_err() {
+                                            return;
+                                        }
+                                        let mut pending = std::mem::take(&mut buf);
+                                        let mut tmp = [0u8; 4096];
+                                        loop {
+                                            if !pending.is_empty() {
+                                                let mut out = format!("{name}:").into_bytes();
+                                                out.extend_from_slice(&pending);
+                                                if c.write_all(&out).is_err() {
+                                                    return;
+                                                }
+                                                pending.clear();
+                                            }
+                                            match c.read(&mut tmp) {
+                                                Ok(0) | Err(_) => return,
+                                                Ok(n) => pending.extend_from_slice(&tmp[..n]),
+                                            }
+                                        }
+                                    }
                                     let Some((resp, close)) =
                                         answer(&name, &path, method == "HEAD")
                                     else {

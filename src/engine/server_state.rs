@@ -56,9 +56,11 @@ pub fn parse(text: &str) -> Vec<Line> {
 }
 
 /// The file a backend reads, per `load-server-state-from-file`.
-fn file_for(shared: &Shared, be: usize) -> Option<PathBuf> {
-    let p = shared.proxy_cfg(be);
-    let g = &shared.config.global;
+fn file_for(
+    config: &crate::config::model::Config,
+    p: &crate::config::model::Proxy,
+) -> Option<PathBuf> {
+    let g = &config.global;
     let under_base = |name: &Path| -> PathBuf {
         match (&g.server_state_base, name.is_absolute()) {
             (Some(base), false) => base.join(name),
@@ -78,19 +80,41 @@ fn file_for(shared: &Shared, be: usize) -> Option<PathBuf> {
     }
 }
 
+/// The state files the configuration names, read at start-up before
+/// any chroot (as HAProxy reads them), by path.
+pub struct Files(HashMap<PathBuf, Vec<Line>>);
+
+/// Reads every state file some backend asks for.
+pub fn read(config: &crate::config::model::Config) -> Files {
+    let mut files = HashMap::new();
+    for p in &config.proxies {
+        if let Some(path) = file_for(config, p) {
+            files.entry(path.clone()).or_insert_with(|| {
+                std::fs::read_to_string(&path)
+                    .map(|t| parse(&t))
+                    .unwrap_or_default()
+            });
+        }
+    }
+    Files(files)
+}
+
 /// Applies the saved states to every backend that asks for them.
-pub fn load(shared: &Arc<Shared>) {
-    let mut cache: HashMap<PathBuf, Vec<Line>> = HashMap::new();
+pub fn load(shared: &Arc<Shared>, files: &Files) {
     for be in 0..shared.proxies.len() {
-        let Some(path) = file_for(shared, be) else {
+        let p = shared.proxy_cfg(be);
+        let Some(path) = file_for(&shared.config, p) else {
             continue;
         };
-        let lines = cache.entry(path.clone()).or_insert_with(|| {
-            std::fs::read_to_string(&path)
-                .map(|t| parse(&t))
-                .unwrap_or_default()
-        });
-        let p = shared.proxy_cfg(be);
+        let Some(lines) = files.0.get(&path) else {
+            continue;
+        };
+        tracing::info!(
+            "rproxy: backend {} restores server states from {} ({} lines)",
+            p.name,
+            path.display(),
+            lines.len()
+        );
         for l in lines.iter().filter(|l| l.be_name == p.name) {
             let Some(srv) = p.servers.iter().position(|s| s.name == l.srv_name) else {
                 continue;

@@ -322,10 +322,22 @@ async fn content_rules(
     .await
 }
 
-/// Closes a refused connection: `reject` resets it, as HAProxy does,
-/// `silent-drop` too (the client is not told in a FIN).
-fn refuse(client: TcpStream, _v: Verdict) {
-    let _ = socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO));
+/// Closes a refused connection with a reset, as HAProxy does; for
+/// `silent-drop` the reset leaves with a TTL (hop limit) of 1, so that it
+/// never reaches the client, which is left waiting.
+fn refuse(client: TcpStream, v: Verdict) {
+    let sock = socket2::SockRef::from(&client);
+    if v == Verdict::SilentDrop {
+        match client.peer_addr() {
+            Ok(a) if a.is_ipv6() => {
+                let _ = sock.set_unicast_hops_v6(1);
+            }
+            _ => {
+                let _ = sock.set_ttl_v4(1);
+            }
+        }
+    }
+    let _ = sock.set_linger(Some(Duration::ZERO));
     drop(client);
 }
 

@@ -173,7 +173,12 @@ pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
         ("Listeners", listeners.to_string()),
         ("ActivePeers", "0".into()),
         ("ConnectedPeers", "0".into()),
-        ("DroppedLogs", "0".into()),
+        (
+            "DroppedLogs",
+            crate::log::sink::DROPPED
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
         ("BusyPolling", "0".into()),
         ("FailedResolutions", "0".into()),
         ("TotalBytesOut", bytes_out.to_string()),

@@ -643,7 +643,7 @@ pub fn trim(v: &[u8]) -> &[u8] {
 
 /// The checks that need the whole head, and the flags.
 fn finish(
-    line: Line,
+    mut line: Line,
     raw: Vec<Header>,
     response: bool,
     method: Option<&str>,
@@ -789,6 +789,7 @@ fn finish(
     }
     if !response {
         authority_checks(&line, host.as_deref(), at)?;
+        normalize_default_port(&mut line, &mut headers);
     }
     // Transfer-Encoding wins over Content-Length, which is removed; the
     // connection is closed after the message.
@@ -880,6 +881,63 @@ fn authority_checks(line: &Line, host: Option<&[u8]>, at: usize) -> Result<(), I
         return Ok(());
     }
     Err(bad(at))
+}
+
+/// HAProxy's normalization of default ports: a CONNECT's Host loses
+/// `:80`/`:443`; an absolute URI whose port is its scheme's default loses
+/// it, and so do the Host headers.
+fn normalize_default_port(line: &mut Line, headers: &mut [Header]) {
+    let Line::Request { method, uri, .. } = line else {
+        return;
+    };
+    let strip_host = |headers: &mut [Header], host: &[u8]| {
+        for h in headers.iter_mut() {
+            if h.name.eq_ignore_ascii_case("host") {
+                h.value = host.to_vec();
+            }
+        }
+    };
+    if method == "CONNECT" {
+        let (name, port) = split_port(uri);
+        if matches!(port, Some(b"80") | Some(b"443")) {
+            let name = name.to_vec();
+            for h in headers.iter_mut() {
+                if h.name.eq_ignore_ascii_case("host") {
+                    let (hn, hp) = split_port(&h.value);
+                    if hp.is_some() && hn.eq_ignore_ascii_case(&name) {
+                        h.value = hn.to_vec();
+                    }
+                }
+            }
+        }
+        return;
+    }
+    if uri.is_empty() || uri[0] == b'/' || uri.as_slice() == b"*" {
+        return;
+    }
+    let (Some(scheme), authority) = split_authority(uri) else {
+        return;
+    };
+    let default: &[u8] = if scheme.eq_ignore_ascii_case(b"https") {
+        b"443"
+    } else if scheme.eq_ignore_ascii_case(b"http") {
+        b"80"
+    } else {
+        return;
+    };
+    let (host, port) = split_port(authority);
+    if port != Some(default) {
+        return;
+    }
+    let host = host.to_vec();
+    // `authority` is a sub-slice of `uri`: rebuild around it.
+    let start = authority.as_ptr() as usize - uri.as_ptr() as usize;
+    let end = start + authority.len();
+    let mut rebuilt = uri[..start].to_vec();
+    rebuilt.extend_from_slice(&host);
+    rebuilt.extend_from_slice(&uri[end..]);
+    *uri = rebuilt;
+    strip_host(headers, &host);
 }
 
 /// `host[:port]`: the port is the digits after the last colon.
