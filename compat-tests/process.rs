@@ -364,3 +364,111 @@ fn state_dump_and_pause_signals_match_haproxy() {
     assert!(!outs[0].is_empty(), "haproxy printed the dump");
     assert_eq!(outs[0], outs[1], "haproxy (left) and rproxy (right)");
 }
+
+/// The master CLI (`-S`, as Debian's unit passes it): `show proc`, `@N`
+/// commands forwarded to a worker, `reload`, help and errors — the same
+/// as haproxy's, pids, uptimes and versions masked.
+#[test]
+fn master_cli_matches_haproxy() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let ns = Ns::new(unique("mcli"));
+    let mut outs = Vec::new();
+    for w in BOTH {
+        let Some(bin) = w.bin() else { return };
+        let dir = std::env::temp_dir().join(unique(&format!("mcli-{}", w.name())));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let conf = dir.join("m.cfg");
+        let sock = dir.join("master.sock");
+        std::fs::write(&conf, cfg("v1").replace("8301", "8305")).expect("cfg");
+        let child = {
+            use std::os::unix::process::CommandExt;
+            Command::new("ip")
+                .args(["netns", "exec", &ns.name])
+                .arg(&bin)
+                .args(["-W", "-db", "-S"])
+                .arg(&sock)
+                .arg("-f")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("start")
+        };
+        let reaper = Reaper(Some(child));
+        let t = Instant::now();
+        while !(support::proxy::listening(&ns.name, 8305) && sock.exists())
+            && t.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let ask = |cmd: &str| -> String {
+            let out = Command::new("sh")
+                .args([
+                    "-c",
+                    &format!(
+                        "printf '{cmd}\\n' | socat -t 2 stdio unix-connect:{}",
+                        sock.display()
+                    ),
+                ])
+                .output()
+                .expect("socat");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let re = |p: &str| regex::Regex::new(p).expect("regex");
+        let mask = |s: String| -> String {
+            let s = re(r"\b\d{2,7}\b( +)(master|worker)")
+                .replace_all(&s, "PID$1$2")
+                .into_owned();
+            let s = re(r"\d+d\d\dh\d\dm\d\ds")
+                .replace_all(&s, "UPTIME")
+                .into_owned();
+            re(r"2\.6\.12\S*").replace_all(&s, "VERSION").into_owned()
+        };
+        let mut got = Vec::new();
+        for cmd in [
+            "help",
+            "show proc",
+            "@1 show backend",
+            "@5 show info",
+            "@!1 show info",
+            "foo",
+            "show cli level",
+            "@master show cli level",
+        ] {
+            got.push((cmd.to_string(), mask(ask(cmd))));
+        }
+        let worker_pid = ask("show proc")
+            .lines()
+            .find(|l| l.contains(" worker "))
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+            .unwrap_or_default();
+        got.push((
+            "@!PID show backend".into(),
+            mask(ask(&format!("@!{worker_pid} show backend"))),
+        ));
+        got.push(("reload".into(), mask(ask("reload"))));
+        std::thread::sleep(Duration::from_millis(1500));
+        got.push(("show proc after reload".into(), mask(ask("show proc"))));
+        drop(reaper);
+        let _ = std::fs::remove_dir_all(&dir);
+        outs.push(got);
+    }
+    let diffs: Vec<String> = outs[0]
+        .iter()
+        .zip(&outs[1])
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("{}:\n--- haproxy\n{}\n--- rproxy\n{}", a.0, a.1, b.1))
+        .collect();
+    assert!(
+        outs[0]
+            .iter()
+            .any(|(c, o)| c == "show proc" && o.contains("worker")),
+        "haproxy's master lists its worker: {:?}",
+        outs[0]
+    );
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}

@@ -487,3 +487,67 @@ fn proxy_protocol_matches_haproxy() {
     }
     assert_eq!(r[0].1.3.ending, r[1].1.3.ending, "same close");
 }
+
+/// Bulk transfers in both directions, spliced (rproxy's default and
+/// `option splice-response`/`splice-request`) and copied (`-dS` is the
+/// copy path's twin): every byte arrives, in time. A reader that takes a
+/// pipe's worth of data for a drained socket would stall here.
+#[test]
+fn bulk_transfers_complete() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let lb = Ns::new(unique("bulk"));
+    const SIZE: usize = 24 << 20;
+    let _servers = Servers::start(
+        &lb.path(),
+        &[
+            ("down", addr("127.0.0.1:9011"), Behaviour::Stream(SIZE)),
+            ("up", addr("127.0.0.1:9012"), Behaviour::Count),
+        ],
+    );
+    let cfg = "global\n    nbthread 2\n\
+        defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n\
+        listen down\n    bind 127.0.0.1:8011\n    server s 127.0.0.1:9011\n\
+        listen down_eager\n    bind 127.0.0.1:8013\n    option splice-response\n    server s 127.0.0.1:9011\n\
+        listen up\n    bind 127.0.0.1:8012\n    option splice-request\n    server s 127.0.0.1:9012\n";
+    let runs = each(&lb, cfg, addr("127.0.0.1:8013"), || {
+        let mut out = Vec::new();
+        for port in [8011u16, 8013] {
+            let p = in_ns(&lb, move || {
+                client::probe(
+                    addr(&format!("127.0.0.1:{port}")),
+                    None,
+                    b"",
+                    false,
+                    Duration::from_secs(15),
+                )
+            });
+            // banner line, then the bytes
+            let body = p.data.iter().filter(|b| **b == b'x').count();
+            out.push(format!("port {port}: {body} bytes, {:?}", p.ending));
+        }
+        let upload = vec![b'y'; SIZE];
+        let p = in_ns(&lb, move || {
+            client::probe(
+                addr("127.0.0.1:8012"),
+                None,
+                &upload,
+                true,
+                Duration::from_secs(15),
+            )
+        });
+        out.push(format!(
+            "upload answer: {}",
+            String::from_utf8_lossy(&p.data).trim()
+        ));
+        out
+    });
+    assert_eq!(runs.len(), 2);
+    let (h, r) = (&runs[0].1, &runs[1].1);
+    assert!(
+        h[0].starts_with(&format!("port 8011: {SIZE} bytes")),
+        "haproxy delivers everything: {h:?}"
+    );
+    assert_eq!(h, r, "haproxy (left) and rproxy (right)");
+}

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod engine;
 pub mod log;
 pub mod master;
+pub mod master_cli;
 pub mod privileges;
 pub mod run;
 pub mod runtime_api;

@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 /// readiness on.
 pub const READY_FD_ENV: &str = "RPROXY_MWORKER_READY_FD";
 
+/// The variable naming the private runtime-API socket a worker opens for
+/// the master CLI's `@N` commands.
+pub const CLI_ENV: &str = "RPROXY_MWORKER_CLI";
+
 fn pid() -> u32 {
     std::process::id()
 }
@@ -108,7 +112,12 @@ struct Worker {
 }
 
 /// Starts a worker and waits until it serves or fails.
-fn spawn_worker(args: &[String], old: &[Pid], timeout: Duration) -> Result<Worker, String> {
+fn spawn_worker(
+    args: &[String],
+    old: &[Pid],
+    timeout: Duration,
+    cli_socket: &std::path::Path,
+) -> Result<Worker, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my executable: {e}"))?;
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::empty())
         .map_err(|e| format!("cannot create a pipe: {e}"))?;
@@ -124,6 +133,7 @@ fn spawn_worker(args: &[String], old: &[Pid], timeout: Duration) -> Result<Worke
         cmd.args(old.iter().map(|p| p.to_string()));
     }
     cmd.env(READY_FD_ENV, wr.as_raw_fd().to_string());
+    cmd.env(CLI_ENV, cli_socket);
     cmd.env_remove("NOTIFY_SOCKET");
     // The worker must not inherit the master's blocked signal mask.
     // SAFETY: pre_exec runs in the child between fork and exec; it only
@@ -214,11 +224,48 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
     // reload, announcing each execution: systemd sees RELOADING=1 before
     // the first READY=1, and twice per reload.
     sd_notify("RELOADING=1");
-    let mut current = match spawn_worker(args, &old, Duration::from_secs(60)) {
+    // Private sockets for the workers' runtime API (master CLI `@N`).
+    let private = std::env::temp_dir().join(format!("rproxy-master-{}", pid()));
+    let _ = std::fs::create_dir_all(&private);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700));
+    }
+    let mut spawned = 0u32;
+    let mut next_socket = || {
+        spawned += 1;
+        private.join(format!("worker-{spawned}.sock"))
+    };
+    let first_socket = next_socket();
+    let mut current = match spawn_worker(args, &old, Duration::from_secs(60), &first_socket) {
         Ok(w) => w,
         Err(e) => {
             alert(&e);
+            let _ = std::fs::remove_dir_all(&private);
             return 1;
+        }
+    };
+    let procs: crate::master_cli::Shared =
+        std::sync::Arc::new(std::sync::Mutex::new(crate::master_cli::Procs {
+            master_pid: pid(),
+            started: Instant::now(),
+            reloads: 0,
+            failed: 0,
+            workers: vec![crate::master_cli::Worker {
+                pid: current.pid.as_raw() as u32,
+                socket: first_socket,
+                started: Instant::now(),
+                reloads: 0,
+            }],
+        }));
+    if let Err(e) = crate::master_cli::start(&cli.master_cli, std::sync::Arc::clone(&procs)) {
+        alert(&e);
+    }
+    let forget = |procs: &crate::master_cli::Shared, p: Pid| {
+        let mut g = procs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = g.workers.iter().position(|w| w.pid == p.as_raw() as u32) {
+            let _ = std::fs::remove_file(&g.workers[w].socket);
+            g.workers.remove(w);
         }
     };
     sd_notify(&format!("READY=1\nMAINPID={}", pid()));
@@ -233,9 +280,23 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
                 sd_notify("RELOADING=1");
                 sd_notify("RELOADING=1");
                 notice("Reloading HAProxy");
-                match spawn_worker(args, &[current.pid], Duration::from_secs(60)) {
+                let socket = next_socket();
+                match spawn_worker(args, &[current.pid], Duration::from_secs(60), &socket) {
                     Ok(w) => {
                         reloads += 1;
+                        {
+                            let mut g = procs.lock().unwrap_or_else(|e| e.into_inner());
+                            g.reloads = reloads;
+                            g.workers.insert(
+                                0,
+                                crate::master_cli::Worker {
+                                    pid: w.pid.as_raw() as u32,
+                                    socket,
+                                    started: Instant::now(),
+                                    reloads,
+                                },
+                            );
+                        }
                         retiring.push(current.pid);
                         born.insert(w.pid, reloads);
                         current = w;
@@ -252,6 +313,7 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
                         notice("Loading success.");
                     }
                     Err(e) => {
+                        procs.lock().unwrap_or_else(|e| e.into_inner()).failed += 1;
                         alert(&format!(
                             "{e}; the previous worker keeps serving with the old configuration."
                         ));
@@ -271,6 +333,7 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
                 }
                 wait_all(&mut retiring, current.pid);
                 warning("Exiting Master process...");
+                let _ = std::fs::remove_dir_all(&private);
                 return 0;
             }
             Signal::SIGQUIT | Signal::SIGTTOU | Signal::SIGTTIN => {
@@ -284,9 +347,11 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
                         if p == current.pid {
                             alert(&format!("Current worker (pid {p}) exited with code {code}"));
                             stop_all(&retiring);
+                            let _ = std::fs::remove_dir_all(&private);
                             return code;
                         }
                         retiring.retain(|x| *x != p);
+                        forget(&procs, p);
                     }
                     Ok(WaitStatus::Signaled(p, s, _)) => {
                         if p == current.pid {
@@ -295,9 +360,11 @@ pub fn run(cli: &Cli, args: &[String]) -> i32 {
                                 128 + s as i32
                             ));
                             stop_all(&retiring);
+                            let _ = std::fs::remove_dir_all(&private);
                             return 128 + s as i32;
                         }
                         retiring.retain(|x| *x != p);
+                        forget(&procs, p);
                     }
                     Ok(WaitStatus::StillAlive) | Err(_) => break,
                     Ok(_) => {}

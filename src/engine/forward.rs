@@ -223,7 +223,10 @@ impl Direction {
                     nix::fcntl::SpliceFFlags::SPLICE_F_MOVE
                         | nix::fcntl::SpliceFFlags::SPLICE_F_NONBLOCK,
                 )
-                .map(|n| (n, n < SPLICE_MAX))
+                // Never taken as "drained": a pipe holds less than a
+                // socket may have queued (splice stops at the pipe's
+                // capacity), so only EAGAIN proves the socket empty.
+                .map(|n| (n, false))
                 .map_err(io::Error::from)
             });
             match res {

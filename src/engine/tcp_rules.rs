@@ -146,10 +146,6 @@ pub async fn inspect(
     bufsize: usize,
     decide: impl Fn(&[u8], bool) -> Option<Verdict>,
 ) -> Inspected {
-    let mut buf = vec![0u8; bufsize.max(1024)];
-    let deadline = delay.map(|d| tokio::time::Instant::now() + d);
-    let mut seen = 0usize;
-    let mut closed = false;
     if rules.is_empty() {
         return Inspected {
             verdict: Verdict::Accept,
@@ -157,15 +153,21 @@ pub async fn inspect(
         };
     }
     let needs_data = rules.iter().any(|r| !r.reads.is_empty());
+    // Room for the peeked bytes only when a rule reads them.
+    let mut buf = vec![0u8; if needs_data { bufsize.max(1024) } else { 0 }];
+    let deadline = delay.map(|d| tokio::time::Instant::now() + d);
+    let mut seen = 0usize;
+    let mut closed = false;
     if needs_data {
         seen = peek(stream, &mut buf).unwrap_or(0);
     }
     loop {
         let expired = deadline.is_none_or(|d| tokio::time::Instant::now() >= d);
-        let last = expired || closed || seen >= buf.len() || !needs_data;
+        let last = expired || closed || !needs_data || seen >= buf.len();
         let verdict = decide(&buf[..seen], last);
         if let Some(v) = verdict {
             buf.truncate(seen);
+            buf.shrink_to_fit();
             return Inspected {
                 verdict: v,
                 payload: buf,

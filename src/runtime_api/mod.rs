@@ -26,6 +26,13 @@ pub fn bind(cfg: &Config) -> Result<Vec<Bound>, String> {
     for s in &cfg.global.stats_sockets {
         out.push(bind_one(s)?);
     }
+    // A worker's private socket for the master CLI.
+    if let Some(path) = std::env::var_os(crate::master::CLI_ENV) {
+        let l = std::os::unix::net::UnixListener::bind(&path)
+            .and_then(|l| l.set_nonblocking(true).map(|_| l))
+            .map_err(|e| format!("master CLI socket for this worker: {e}"))?;
+        out.push(Bound::Unix(l, CliLevel::Admin));
+    }
     Ok(out)
 }
 

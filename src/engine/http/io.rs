@@ -69,8 +69,13 @@ impl Conn {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
+        // An idle connection holds no buffer (HAProxy allocates its
+        // buffers only when data arrives): 10,000 idle keep-alive clients
+        // must not pin 10,000 × bufsize bytes.
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = Vec::new();
+        }
         let room = limit.saturating_sub(self.buf.len() - self.pos).max(1);
-        self.buf.reserve(room.min(16384));
         loop {
             let ready = match deadline {
                 Some(d) => match timeout_at(d, self.stream.readable()).await {
@@ -80,6 +85,7 @@ impl Conn {
                 None => self.stream.readable().await,
             };
             ready?;
+            self.buf.reserve(room.min(16384));
             let spare = self.buf.capacity() - self.buf.len();
             let want = spare.min(room).max(1);
             let start = self.buf.len();
