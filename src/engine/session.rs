@@ -244,7 +244,16 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         return;
     }
     if fe.mode == Mode::Http {
-        super::http::serve(&shared, acc.frontend, client, announced, rep, start).await;
+        // Boxed: HTTP and TCP sessions do not pay for each other's state.
+        Box::pin(super::http::serve(
+            &shared,
+            acc.frontend,
+            client,
+            announced,
+            rep,
+            start,
+        ))
+        .await;
         fe_rt.closed(acc.bind);
         drop(acc.slots);
         return;
@@ -394,7 +403,9 @@ async fn run_backend(
 
     let hint = Hint::default();
     let connected = tokio::select! {
-        r = establish(shared, be_idx, dst, rep, start, &hint) => r,
+        // Boxed: connecting (queues, retries) needs much state that the
+        // long data phase must not keep allocated.
+        r = Box::pin(establish(shared, be_idx, dst, rep, start, &hint)) => r,
         _ = &mut client_timeout => {
             rep.term = if rep.tw < 0 && rep.server.is_none() { *b"cQ" } else { *b"cC" };
             None

@@ -85,7 +85,9 @@ impl Conn {
                 None => self.stream.readable().await,
             };
             ready?;
-            self.buf.reserve(room.min(16384));
+            if self.buf.capacity() == 0 || self.buf.capacity() - self.buf.len() < room.min(16384) {
+                self.buf.reserve(room.min(16384));
+            }
             let spare = self.buf.capacity() - self.buf.len();
             let want = spare.min(room).max(1);
             let start = self.buf.len();
@@ -103,6 +105,11 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.buf.truncate(start);
+                    // A wake-up with nothing to read (the first one after
+                    // accept): keep no buffer while waiting again.
+                    if self.buf.is_empty() {
+                        self.buf = Vec::new();
+                    }
                 }
                 Err(e) => {
                     self.buf.truncate(start);

@@ -207,9 +207,11 @@ pub async fn serve(
                 break;
             }
         };
-        let keep = txn::run(
+        // Boxed: a transaction's state is large, and a connection waiting
+        // for its next request must not carry it (10,000 idle clients).
+        let keep = Box::pin(txn::run(
             shared, fe_idx, &mut cli, dst, rep, incoming, first, &mut own,
-        )
+        ))
         .await;
         first = false;
         if !keep {
