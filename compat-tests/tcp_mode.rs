@@ -140,7 +140,12 @@ fn sequences(
             (0..n)
                 .map(|i| {
                     let bind = ips.as_ref().map(|v| SocketAddr::new(v[i % v.len()], 0));
-                    client::banner(to, bind).server()
+                    let s = client::banner(to, bind).server();
+                    // Let the proxy see the close before the next pick:
+                    // leastconn's choice depends on it, and a loaded
+                    // machine would otherwise race the two.
+                    std::thread::sleep(Duration::from_millis(20));
+                    s
                 })
                 .collect::<Vec<_>>()
         })
