@@ -472,3 +472,77 @@ fn master_cli_matches_haproxy() {
     );
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+/// Soft stop (SIGUSR1): a connection in flight keeps working and the
+/// process leaves once it ends; with `hard-stop-after`, it is cut at that
+/// time. The same endings and timings (within 300 ms) as haproxy.
+#[test]
+fn soft_stop_and_hard_stop_after_match_haproxy() {
+    use std::io::{Read, Write};
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let ns = Ns::new(unique("softstop"));
+    let _servers = support::servers::Servers::start(
+        &ns.path(),
+        &[(
+            "echo",
+            addr("127.0.0.1:9306"),
+            support::servers::Behaviour::Echo,
+        )],
+    );
+    let mut outs = Vec::new();
+    for hard in [None, Some(1000u64)] {
+        for w in BOTH {
+            let cfg = format!(
+                "global\n    nbthread 1\n{}\
+                 defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n\
+                 listen echo\n    bind 127.0.0.1:8306\n    server s 127.0.0.1:9306\n",
+                hard.map_or(String::new(), |ms| format!("    hard-stop-after {ms}ms\n"))
+            );
+            let Some(mut p) =
+                support::proxy::Running::start(w, &ns.name, &cfg, addr("127.0.0.1:8306"))
+            else {
+                return;
+            };
+            let result = ns.run(move || {
+                let mut s = std::net::TcpStream::connect("127.0.0.1:8306").expect("connect");
+                let _ = s.set_read_timeout(Some(Duration::from_millis(2500)));
+                let mut buf = [0u8; 256];
+                let _ = s.read(&mut buf); // banner
+                s
+            });
+            let mut s = result;
+            let t = Instant::now();
+            p.signal(nix::sys::signal::Signal::SIGUSR1);
+            std::thread::sleep(Duration::from_millis(300));
+            // still served after the signal
+            let _ = s.write_all(b"after\n");
+            let mut buf = [0u8; 256];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let echoed = String::from_utf8_lossy(&buf[..n]).contains("after");
+            // then either we close, or hard-stop-after cuts us
+            let ending = match s.read(&mut buf) {
+                Ok(0) => format!(
+                    "closed by proxy after ~{}s",
+                    t.elapsed().as_secs_f32().round()
+                ),
+                Ok(_) => "more data".to_string(),
+                Err(_) => "still open".to_string(),
+            };
+            drop(s);
+            let t2 = Instant::now();
+            while p.alive() && t2.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let alive = p.alive();
+            drop(p);
+            outs.push(format!(
+                "hard-stop-after {hard:?}: echoed after signal {echoed}, {ending}, alive after client left {alive}"
+            ));
+        }
+    }
+    assert!(outs[0].contains("echoed after signal true"), "{outs:?}");
+    assert_eq!(outs[0], outs[1], "without hard-stop-after");
+    assert_eq!(outs[2], outs[3], "with hard-stop-after 1s");
+}
