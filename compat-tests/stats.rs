@@ -6,29 +6,15 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::time::Duration;
+use support::cli;
 use support::http::{HttpServers, exchange};
 use support::netns::{Ns, unique};
 use support::proxy::each;
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().expect("address")
-}
-
-/// One command line on a CLI socket; the whole answer.
-fn cli(sock: &Path, line: &str) -> String {
-    let Ok(mut s) = UnixStream::connect(sock) else {
-        return "(no socket)".into();
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = s.write_all(format!("{line}\n").as_bytes());
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
 }
 
 /// `pxname/svname` → the row's fields by column name.

@@ -72,9 +72,7 @@ fn show_proc(p: &Procs) -> String {
     out
 }
 
-fn help_line(u: &str, h: &str) -> String {
-    format!("  {u:<40}: {h}\n")
-}
+use crate::runtime_api::commands::{help_line, tail_lines};
 
 const HELP: &[(&str, &str, bool)] = &[
     ("@!<pid>", "send a command to the <pid> process", true),
@@ -116,12 +114,7 @@ fn help(all: bool) -> String {
             out.push_str(&help_line(u, h));
         }
     }
-    out.push_str(&help_line(
-        "help [<command>]",
-        "list matching or all commands",
-    ));
-    out.push_str(&help_line("prompt", "toggle interactive mode with prompt"));
-    out.push_str(&help_line("quit", "disconnect"));
+    out.push_str(&tail_lines());
     out
 }
 

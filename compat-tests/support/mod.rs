@@ -131,3 +131,17 @@ pub fn require_root() -> bool {
     require("root privileges and iproute2 (network namespaces)");
     false
 }
+
+/// One command line on a runtime-API (stats) Unix socket; the whole
+/// answer, or "(no socket)" when nothing listens there.
+pub fn cli(sock: &Path, line: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(sock) else {
+        return "(no socket)".into();
+    };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let _ = s.write_all(format!("{line}\n").as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}

@@ -195,11 +195,13 @@ const COMMANDS: &[Cmd] = &[
     ),
 ];
 
-fn help_line(usage: &str, help: &str) -> String {
+/// One line of `help`, as HAProxy aligns it (the master CLI's too).
+pub(crate) fn help_line(usage: &str, help: &str) -> String {
     format!("  {usage:<40}: {help}\n")
 }
 
-fn tail_lines() -> String {
+/// The lines every `help` ends with.
+pub(crate) fn tail_lines() -> String {
     let mut s = help_line("help [<command>]", "list matching or all commands");
     s.push_str(&help_line("prompt", "toggle interactive mode with prompt"));
     s.push_str(&help_line("quit", "disconnect"));

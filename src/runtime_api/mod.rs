@@ -3,7 +3,7 @@
 //! unless `prompt` makes it interactive, commands separated by `;`, each
 //! answer ended by an empty line, with the socket's access level.
 
-mod commands;
+pub(crate) mod commands;
 
 use crate::config::address::Endpoint;
 use crate::config::model::{CliLevel, Config, StatsSocket};

@@ -134,8 +134,9 @@ impl Row {
     }
 
     /// The statistics modules' columns: ssl for every row, h2 and h1 for
-    /// proxies only.
-    fn modules(&mut self, h1: Option<[u64; 4]>) {
+    /// proxies only (h1: open connections, open streams, total
+    /// connections, total streams, bytes in, bytes out; spliced bytes 0).
+    fn modules(&mut self, h1: Option<[u64; 6]>) {
         self.s("-", "-");
         for c in ["ssl_sess", "ssl_reused_sess", "ssl_failed_handshake"] {
             self.u(c, 0);
@@ -254,22 +255,19 @@ fn frontend(shared: &Shared, i: usize, p: &Proxy, rt: &ProxyRt) -> Row {
         u64::from(c.cps_max.load(Ordering::Relaxed)),
     );
     r.c("conn_tot", &c.cum_conn);
-    let h1 = if http {
+    let cur = u64::from(rt.feconn.load(Ordering::Relaxed));
+    r.modules(Some(if http {
         [
-            u64::from(rt.feconn.load(Ordering::Relaxed)),
-            u64::from(rt.feconn.load(Ordering::Relaxed)),
+            cur,
+            cur,
             Counters::get(&c.cum_conn),
             Counters::get(&c.cum_req),
+            Counters::get(&c.bytes_in),
+            Counters::get(&c.bytes_out),
         ]
     } else {
-        [0; 4]
-    };
-    r.modules(Some(h1));
-    if http {
-        let h1_in = col("h1_bytes_in");
-        r.fields[h1_in] = Field::U(Counters::get(&c.bytes_in));
-        r.fields[h1_in + 1] = Field::U(Counters::get(&c.bytes_out));
-    }
+        [0; 6]
+    }));
     r
 }
 
@@ -685,22 +683,21 @@ fn backend(shared: &Shared, i: usize, p: &Proxy, rt: &ProxyRt, view: View) -> Ro
     }
     r.i("lastsess", last_session(c));
     times(&mut r, c, http);
-    let h1 = if http {
+    // The backend's h1 side talks to servers: what it sends is the
+    // clients' request bytes (bytes_in), what it receives their answers.
+    let cur = u64::from(rt.beconn.load(Ordering::Relaxed));
+    r.modules(Some(if http {
         [
-            u64::from(rt.beconn.load(Ordering::Relaxed)),
-            u64::from(rt.beconn.load(Ordering::Relaxed)),
+            cur,
+            cur,
             Counters::get(&c.connect),
             Counters::get(&c.cum_req),
+            Counters::get(&c.bytes_out),
+            Counters::get(&c.bytes_in),
         ]
     } else {
-        [0; 4]
-    };
-    r.modules(Some(h1));
-    if http {
-        let h1_in = col("h1_bytes_in");
-        r.fields[h1_in] = Field::U(Counters::get(&c.bytes_out));
-        r.fields[h1_in + 1] = Field::U(Counters::get(&c.bytes_in));
-    }
+        [0; 6]
+    }));
     r
 }
 
