@@ -207,11 +207,28 @@ pub async fn forward(
     t: Timers,
     bufsize: usize,
 ) -> (BodyEnd, u64) {
-    match f {
+    let (end, n) = match f {
         Framing::None => (BodyEnd::Done, 0),
         Framing::Length(n) => forward_length(src, dst, n, t, bufsize).await,
         Framing::UntilClose => forward_until_close(src, dst, t, bufsize).await,
         Framing::Chunked => forward_chunked(src, dst, t, bufsize).await,
+    };
+    // A head queued ahead of an empty body still has to leave.
+    if end == BodyEnd::Done
+        && let Err(e) = flush(dst, t).await
+    {
+        return (e, n);
+    }
+    (end, n)
+}
+
+/// Sends what `dst` has queued (a head waiting to share a segment with
+/// the body) before waiting on the sender: it must not wait with it.
+async fn flush(dst: &mut Conn, t: Timers) -> Result<(), BodyEnd> {
+    match dst.flush(deadline(t.dst)).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(BodyEnd::DstTimeout),
+        Err(_) => Err(BodyEnd::DstError),
     }
 }
 
@@ -241,6 +258,9 @@ async fn forward_length(
     let mut sent = 0u64;
     while left > 0 {
         if src.data().is_empty() {
+            if let Err(e) = flush(dst, t).await {
+                return (e, sent);
+            }
             match fill(src, t, bufsize).await {
                 Ok(Fill::Data) => {}
                 Ok(_) => return (BodyEnd::SrcClosed, sent),
@@ -267,6 +287,9 @@ async fn forward_until_close(
     let mut sent = 0u64;
     loop {
         if src.data().is_empty() {
+            if let Err(e) = flush(dst, t).await {
+                return (e, sent);
+            }
             match fill(src, t, bufsize).await {
                 Ok(Fill::Data) => {}
                 Ok(_) => return (BodyEnd::Done, sent),
@@ -335,6 +358,9 @@ async fn forward_chunked(
         }
         if end.is_some() {
             return (BodyEnd::Done, sent);
+        }
+        if let Err(e) = flush(dst, t).await {
+            return (e, sent);
         }
         match fill(src, t, bufsize).await {
             Ok(Fill::Data) => {}

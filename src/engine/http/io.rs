@@ -17,21 +17,79 @@ pub enum Fill {
 
 pub struct Conn {
     pub stream: TcpStream,
-    buf: Vec<u8>,
+    buf: Buf,
     /// Start of the unconsumed bytes in `buf`.
     pos: usize,
+    /// Bytes queued to go out with the next write (a response head whose
+    /// body is already here leaves in the same segment as the body).
+    pending: Vec<u8>,
     pub eof: bool,
     /// Bytes read from / written to the socket, for logs and stats.
     pub bytes_in: u64,
     pub bytes_out: u64,
 }
 
+/// Size of a receive buffer taken from the thread's pool.
+const BUF: usize = 16384;
+/// Free buffers a thread keeps for its next reads.
+const POOL_MAX: usize = 256;
+
+thread_local! {
+    /// Receive buffers are allocated when data arrives and given back when
+    /// drained, as HAProxy's buffer pools do: an idle connection holds no
+    /// buffer, and a busy one does not pay malloc/free per request.
+    static BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn buffer() -> Vec<u8> {
+    BUFFERS
+        .with(|b| b.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(BUF))
+}
+
+fn recycle(mut b: Vec<u8>) {
+    if b.capacity() != BUF {
+        return;
+    }
+    b.clear();
+    BUFFERS.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_MAX {
+            p.push(b);
+        }
+    });
+}
+
+/// A receive buffer that goes back to the thread's pool when dropped.
+#[derive(Default)]
+struct Buf(Vec<u8>);
+
+impl Drop for Buf {
+    fn drop(&mut self) {
+        recycle(std::mem::take(&mut self.0));
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
 impl Conn {
     pub fn new(stream: TcpStream) -> Conn {
         Conn {
             stream,
-            buf: Vec::new(),
+            buf: Buf::default(),
             pos: 0,
+            pending: Vec::new(),
             eof: false,
             bytes_in: 0,
             bytes_out: 0,
@@ -73,7 +131,7 @@ impl Conn {
         // buffers only when data arrives): 10,000 idle keep-alive clients
         // must not pin 10,000 × bufsize bytes.
         if self.buf.is_empty() && self.buf.capacity() > 0 {
-            self.buf = Vec::new();
+            recycle(std::mem::take(&mut self.buf.0));
         }
         let room = limit.saturating_sub(self.buf.len() - self.pos).max(1);
         loop {
@@ -85,43 +143,88 @@ impl Conn {
                 None => self.stream.readable().await,
             };
             ready?;
-            if self.buf.capacity() == 0 || self.buf.capacity() - self.buf.len() < room.min(16384) {
-                self.buf.reserve(room.min(16384));
+            if self.buf.capacity() == 0 {
+                self.buf.0 = buffer();
             }
-            let spare = self.buf.capacity() - self.buf.len();
-            let want = spare.min(room).max(1);
-            let start = self.buf.len();
-            self.buf.resize(start + want, 0);
-            match self.stream.try_read(&mut self.buf[start..]) {
-                Ok(0) => {
-                    self.buf.truncate(start);
+            if self.buf.capacity() - self.buf.len() < room.min(BUF) {
+                self.buf.reserve(room.min(BUF));
+            }
+            match self.read_once(room) {
+                Some(Ok(0)) => {
                     self.eof = true;
                     return Ok(Fill::Eof);
                 }
-                Ok(n) => {
-                    self.buf.truncate(start + n);
+                Some(Ok(n)) => {
                     self.bytes_in += n as u64;
                     return Ok(Fill::Data);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.buf.truncate(start);
+                Some(Err(e)) => return Err(e),
+                None => {
                     // A wake-up with nothing to read (the first one after
                     // accept): keep no buffer while waiting again.
                     if self.buf.is_empty() {
-                        self.buf = Vec::new();
+                        recycle(std::mem::take(&mut self.buf.0));
                     }
-                }
-                Err(e) => {
-                    self.buf.truncate(start);
-                    return Err(e);
                 }
             }
         }
     }
 
+    /// One read into the buffer's spare room (at most `room` bytes), None
+    /// if the socket had nothing after all. Goes through tokio's
+    /// `poll_read`, which takes a short read for a drained socket: the
+    /// next wait then really waits instead of costing a failed recv(2).
+    fn read_once(&mut self, room: usize) -> Option<io::Result<usize>> {
+        use std::pin::Pin;
+        use std::task::{Context, Poll};
+        use tokio::io::{AsyncRead, ReadBuf};
+        let spare = self.buf.spare_capacity_mut();
+        let want = spare.len().min(room).max(1);
+        let mut rb = ReadBuf::uninit(&mut spare[..want]);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(&mut self.stream).poll_read(&mut cx, &mut rb) {
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                // SAFETY: poll_read initialised the first `n` spare bytes.
+                let len = self.buf.len() + n;
+                unsafe { self.buf.set_len(len) };
+                Some(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Some(Err(e)),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Queues bytes to leave with the next write or `flush`.
+    pub fn queue(&mut self, data: &[u8]) {
+        self.pending.extend_from_slice(data);
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Sends what `queue` left, or fails at `deadline`.
+    pub async fn flush(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::take(&mut self.pending);
+        self.write_all(&data, deadline).await
+    }
+
     /// Writes everything, or fails at `deadline`.
     pub async fn write_all(&mut self, data: &[u8], deadline: Option<Instant>) -> io::Result<()> {
         use tokio::io::AsyncWriteExt;
+        let joined;
+        let data = if self.pending.is_empty() {
+            data
+        } else {
+            let mut p = std::mem::take(&mut self.pending);
+            p.extend_from_slice(data);
+            joined = p;
+            &joined[..]
+        };
         let fut = self.stream.write_all(data);
         let r = match deadline {
             Some(d) => timeout_at(d, fut)

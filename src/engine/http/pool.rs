@@ -37,8 +37,14 @@ thread_local! {
 }
 
 /// Whether the connection is still usable: the server neither closed it
-/// nor sent anything unasked.
+/// nor sent anything unasked. The reactor marks the socket readable when
+/// either happens (its last read drained it), so a socket not marked
+/// readable is alive without a recv(2); one marked is checked for real.
 fn alive(s: &TcpStream) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if s.poll_read_ready(&mut cx).is_pending() {
+        return true;
+    }
     let mut b = [0u8; 1];
     matches!(s.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
@@ -49,8 +55,9 @@ pub fn take(shared: &Shared, backend: usize, server: usize) -> Option<TcpStream>
         let mut p = p.borrow_mut();
         let q = p.get_mut(&(backend, server))?;
         let limit = max_idle(purge_delay(shared, backend, server));
+        let now = Instant::now();
         while let Some(i) = q.pop_front() {
-            if i.since.elapsed() < limit && alive(&i.stream) {
+            if now.duration_since(i.since) < limit && alive(&i.stream) {
                 return Some(i.stream);
             }
         }
@@ -78,7 +85,13 @@ pub fn put(shared: &Shared, idle: Idle) {
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
         let q = pool.entry((idle.backend, idle.server)).or_default();
-        q.retain(|i| i.since.elapsed() < limit);
+        // Oldest first: the expired ones are at the front.
+        while q
+            .front()
+            .is_some_and(|i| idle.since.duration_since(i.since) >= limit)
+        {
+            q.pop_front();
+        }
         if q.len() < cap {
             q.push_back(idle);
         }

@@ -1197,7 +1197,10 @@ async fn exchange(
         ClientConn::KeepAlive
     };
     let head = out::response(&res, mode, t.req.flags.ver11);
-    if cli
+    if !tunnel && res_framing != Framing::None && !srv.data().is_empty() {
+        // The body (or its start) is here: one segment for both.
+        cli.queue(&head);
+    } else if cli
         .write_all(&head, deadline(fe.timeouts.client))
         .await
         .is_err()
@@ -1337,6 +1340,11 @@ async fn read_response_head(
                 }
                 Err(_) => return Err(ResErr::Invalid),
             }
+        }
+        // Body bytes that came with the head count as the client going on
+        // without waiting for the 100.
+        if watch_client && !cli.data().is_empty() {
+            return Ok(ResHead::ClientData);
         }
         let filled = if watch_client {
             tokio::select! {
