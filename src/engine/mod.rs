@@ -32,7 +32,7 @@ pub mod tls_hello;
 pub mod transitions;
 
 use listener::Listener;
-use session::{Accepted, Slots};
+use session::{Accepted, Active, Slots};
 use state::Shared;
 use std::io;
 use std::sync::Arc;
@@ -304,24 +304,24 @@ async fn accept_loop(shared: Arc<Shared>, l: Listener) {
                 shared.global.actconn.fetch_add(1, Ordering::AcqRel);
                 shared.global.total.fetch_add(1, Ordering::Relaxed);
                 shared.global.rates.accepted();
-                let sh = Arc::clone(&shared);
-                let label = Arc::clone(&label);
-                tokio::spawn(async move {
-                    let acc = Accepted {
-                        stream,
-                        peer,
-                        frontend: fe,
-                        bind,
-                        listener: label,
-                        slots: Slots {
-                            global,
-                            frontend,
-                            bind: bind_slot,
-                        },
-                    };
-                    session::serve(Arc::clone(&sh), acc).await;
-                    sh.global.actconn.fetch_sub(1, Ordering::AcqRel);
-                });
+                let acc = Accepted {
+                    stream,
+                    peer,
+                    frontend: fe,
+                    bind,
+                    listener: Arc::clone(&label),
+                    slots: Slots {
+                        global,
+                        frontend,
+                        bind: bind_slot,
+                    },
+                    active: Active(Arc::clone(&shared)),
+                };
+                // The session's future is the task, with no wrapper: an
+                // async block awaiting it would hold it twice over (rustc
+                // keeps an awaited future's slot and its own), and each
+                // idle connection would pay for both.
+                tokio::spawn(session::serve(Arc::clone(&shared), Box::new(acc)));
             }
             Err(e) => {
                 // Out of file descriptors or memory: pause accepting

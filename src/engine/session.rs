@@ -105,13 +105,103 @@ pub struct Accepted {
     /// The listener as logs name it (bind `name`, else its id).
     pub listener: Arc<str>,
     pub slots: Slots,
+    /// Counts the session in `CurrConns` until it ends.
+    pub active: Active,
+}
+
+/// A session counted in the process's current connections.
+pub struct Active(pub Arc<Shared>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.global.actconn.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 fn ms(d: Duration) -> i64 {
     d.as_millis().min(i64::MAX as u128) as i64
 }
 
-pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
+/// A session past its admission rules, ready for its data phase.
+pub struct Admitted {
+    pub client: TcpStream,
+    pub frontend: usize,
+    pub bind: usize,
+    pub slots: Slots,
+    _active: Active,
+    pub rep: Report,
+    /// The addresses a PROXY protocol header announced.
+    pub announced: Option<SocketAddr>,
+    pub inspected: tcp_rules::Inspected,
+    /// When the connection was accepted.
+    pub start: Instant,
+}
+
+/// Serves an accepted connection. `acc` comes boxed: a future keeps room
+/// for its arguments for its whole life, and this one lives as long as
+/// the connection.
+pub async fn serve(shared: Arc<Shared>, acc: Box<Accepted>) {
+    // Boxed: admission waits only in some configurations (PROXY header,
+    // inspect-delay), and what it holds must not stay in the future every
+    // connection keeps for its whole life.
+    let Some(a) = Box::pin(admit(&shared, *acc)).await else {
+        return;
+    };
+    if shared.proxy_cfg(a.frontend).mode == Mode::Http {
+        // Inline and whole: the HTTP connection's future is the task's
+        // only state (each value moved out of a struct or passed on would
+        // otherwise take room twice).
+        super::http::serve(&shared, a).await;
+        return;
+    }
+    let Admitted {
+        client,
+        frontend,
+        bind,
+        slots,
+        _active,
+        rep,
+        announced,
+        inspected,
+        start,
+    } = a;
+    Box::pin(tcp_session(
+        &shared, frontend, bind, slots, client, rep, announced, inspected, start,
+    ))
+    .await;
+}
+
+/// A TCP-mode session after admission, to its log line.
+#[allow(clippy::too_many_arguments)]
+async fn tcp_session(
+    shared: &Arc<Shared>,
+    frontend: usize,
+    bind: usize,
+    slots: Slots,
+    client: TcpStream,
+    mut rep: Report,
+    announced: Option<SocketAddr>,
+    inspected: tcp_rules::Inspected,
+    start: Instant,
+) {
+    let dst = match announced {
+        Some(d) => Dst::known(Some(d)),
+        None => Dst::of(&client),
+    };
+    serve_tcp(shared, frontend, &client, &dst, inspected, &mut rep, start).await;
+    shared.proxies[frontend].closed(bind);
+    if rep.bytes_to_server == 0 && rep.term != *b"--" {
+        discard_input(&client, shared.config.global.tune.bufsize as usize);
+    }
+    drop(client);
+    drop(slots);
+    super::events::session_end(shared, &rep);
+}
+
+/// Admission: `tcp-request connection`, the PROXY header, `tcp-request
+/// session` and the frontend's `tcp-request content` rules. None when
+/// the session ends there (refused, or a broken PROXY header).
+async fn admit(shared: &Arc<Shared>, acc: Accepted) -> Option<Admitted> {
     let start = Instant::now();
     let mut rep = Report {
         accept: std::time::SystemTime::now(),
@@ -140,7 +230,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     if !fe_rt.tcp.connection.is_empty() {
         let local = Dst::of(&client);
         let ctx = L4 {
-            shared: &shared,
+            shared,
             frontend: acc.frontend,
             backend: None,
             client: Some(acc.peer),
@@ -154,7 +244,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
                 Counters::inc(&l.counters.denied_conn);
             }
             refuse(client, v);
-            return;
+            return None;
         }
     }
     fe_rt.accepted(acc.bind);
@@ -167,7 +257,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     // address it came to are those of the PROXY protocol header.
     let mut announced = None;
     if fe.binds.get(acc.bind).is_some_and(|b| b.accept_proxy) {
-        match receive_proxy_header(fe, &client).await {
+        match Box::pin(receive_proxy_header(fe, &client)).await {
             Ok(Some((src, dst))) => {
                 rep.client = Some(src);
                 announced = Some(dst);
@@ -176,7 +266,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
             Err(e) => {
                 fe_rt.closed(acc.bind);
                 crate::log::traffic::embryonic(
-                    &shared,
+                    shared,
                     acc.frontend,
                     &acc.listener,
                     rep.client,
@@ -184,7 +274,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
                     e.message(),
                     e.is_null(),
                 );
-                return;
+                return None;
             }
         }
     }
@@ -196,7 +286,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     // announced; refused sessions are not logged either.
     if !fe_rt.tcp.session.is_empty() {
         let ctx = L4 {
-            shared: &shared,
+            shared,
             frontend: acc.frontend,
             backend: None,
             client: rep.client,
@@ -212,20 +302,29 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
             }
             fe_rt.closed(acc.bind);
             refuse(client, v);
-            return;
+            return None;
         }
     }
-    // `tcp-request content`: may wait for the first bytes.
-    let inspected = content_rules(
-        &shared,
-        acc.frontend,
-        acc.frontend,
-        None,
-        &client,
-        rep.client,
-        &dst,
-    )
-    .await;
+    // `tcp-request content`: may wait for the first bytes. Boxed, as every
+    // wait that only some sessions have: the session's own future is what
+    // each idle connection costs.
+    let inspected = if fe_rt.tcp.content.is_empty() {
+        tcp_rules::Inspected {
+            verdict: Verdict::Accept,
+            payload: Vec::new(),
+        }
+    } else {
+        Box::pin(content_rules(
+            shared,
+            acc.frontend,
+            acc.frontend,
+            None,
+            &client,
+            rep.client,
+            &dst,
+        ))
+        .await
+    };
     if inspected.verdict != Verdict::Accept {
         Counters::inc(&fe_rt.fe.denied_req);
         if let Some(l) = fe_rt.listeners.get(acc.bind) {
@@ -237,47 +336,50 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
             if crate::log::traffic::logs(acc.frontend) {
                 rep.local = dst.get();
             }
-            super::events::session_end(&shared, &rep);
+            super::events::session_end(shared, &rep);
         }
         fe_rt.closed(acc.bind);
         refuse(client, inspected.verdict);
-        return;
+        return None;
     }
-    if fe.mode == Mode::Http {
-        // Boxed: HTTP and TCP sessions do not pay for each other's state.
-        Box::pin(super::http::serve(
-            &shared,
-            acc.frontend,
-            client,
-            announced,
-            rep,
-            start,
-        ))
-        .await;
-        fe_rt.closed(acc.bind);
-        drop(acc.slots);
-        return;
-    }
-    crate::log::traffic::connect_line(&shared, acc.frontend, rep.client, || dst.get());
+    drop(dst);
+    Some(Admitted {
+        client,
+        frontend: acc.frontend,
+        bind: acc.bind,
+        slots: acc.slots,
+        _active: acc.active,
+        rep,
+        announced,
+        inspected,
+        start,
+    })
+}
+
+/// The TCP-mode data of a session: backend, server, data phase.
+async fn serve_tcp(
+    shared: &Arc<Shared>,
+    frontend: usize,
+    client: &TcpStream,
+    dst: &Dst<'_>,
+    inspected: tcp_rules::Inspected,
+    rep: &mut Report,
+    start: Instant,
+) {
+    let fe_rt = &shared.proxies[frontend];
+    let fe = shared.proxy_cfg(frontend);
+    crate::log::traffic::connect_line(shared, frontend, rep.client, || dst.get());
     let payload = Some(inspected.payload.as_slice()).filter(|p| !p.is_empty());
-    match super::route::backend_for(&shared, acc.frontend, rep.client, &dst, payload) {
+    match super::route::backend_for(shared, frontend, rep.client, dst, payload) {
         Some(be) => {
             rep.backend = Some(be);
-            let allowed = be == acc.frontend
-                || content_rules(
-                    &shared,
-                    acc.frontend,
-                    be,
-                    Some(be),
-                    &client,
-                    rep.client,
-                    &dst,
-                )
-                .await
-                .verdict
+            let allowed = be == frontend
+                || content_rules(shared, frontend, be, Some(be), client, rep.client, dst)
+                    .await
+                    .verdict
                     == Verdict::Accept;
             if allowed {
-                run_backend(&shared, fe, be, &client, &dst, &mut rep, start).await;
+                run_backend(shared, fe, be, client, dst, rep, start).await;
             } else {
                 Counters::inc(&shared.proxies[be].be.denied_req);
                 Counters::inc(&fe_rt.fe.denied_req);
@@ -286,17 +388,10 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         }
         None => rep.term = *b"SC",
     }
-    if crate::log::traffic::logs(acc.frontend) {
+    if crate::log::traffic::logs(frontend) {
         rep.local = dst.get();
     }
     rep.tt = ms(start.elapsed());
-    fe_rt.closed(acc.bind);
-    if rep.bytes_to_server == 0 && rep.term != *b"--" {
-        discard_input(&client, shared.config.global.tune.bufsize as usize);
-    }
-    drop(client);
-    drop(acc.slots);
-    super::events::session_end(&shared, &rep);
 }
 
 /// Runs proxy `px`'s `tcp-request content` rules on the client's first

@@ -2,6 +2,7 @@
 //! bytes before deciding what they are, and to leave what follows a
 //! message (a pipelined request, a body) for the next step.
 
+use std::future::Future;
 use std::io;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
@@ -149,7 +150,10 @@ impl Conn {
             if self.buf.capacity() - self.buf.len() < room.min(BUF) {
                 self.buf.reserve(room.min(BUF));
             }
-            match self.read_once(room) {
+            // The wait above is what wakes this task: the read itself
+            // need not register.
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match self.read_once(room, &mut cx) {
                 Some(Ok(0)) => {
                     self.eof = true;
                     return Ok(Fill::Eof);
@@ -170,19 +174,82 @@ impl Conn {
         }
     }
 
+    /// Waits for the next bytes as `fill` does, in the smallest state there
+    /// is (a timer, nothing else): what idle connections do. A buffer is
+    /// taken from the thread's pool only once the socket says it is
+    /// readable, and given back if that was a false alarm (the first
+    /// wake-up after accept is one).
+    pub async fn wait_data(&mut self, deadline: Option<Instant>, limit: usize) -> Fill {
+        if self.eof {
+            return Fill::Eof;
+        }
+        let sleep = deadline.map(tokio::time::sleep_until);
+        tokio::pin!(sleep);
+        std::future::poll_fn(|cx| {
+            if let std::task::Poll::Ready(f) = self.poll_fill(cx, limit) {
+                return std::task::Poll::Ready(f);
+            }
+            match sleep.as_mut().as_pin_mut() {
+                Some(s) => s.poll(cx).map(|()| Fill::Timeout),
+                None => std::task::Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// One read when the socket is readable.
+    fn poll_fill(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        limit: usize,
+    ) -> std::task::Poll<Fill> {
+        use std::task::Poll;
+        if self.stream.poll_read_ready(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if self.buf.capacity() == 0 {
+            self.buf.0 = buffer();
+        }
+        let room = limit.saturating_sub(self.buf.len() - self.pos).max(1);
+        match self.read_once(room, cx) {
+            Some(Ok(0)) => {
+                self.eof = true;
+                Poll::Ready(Fill::Eof)
+            }
+            Some(Ok(n)) => {
+                self.bytes_in += n as u64;
+                Poll::Ready(Fill::Data)
+            }
+            Some(Err(_)) => {
+                // Reset: what read_request makes of a close.
+                self.eof = true;
+                Poll::Ready(Fill::Eof)
+            }
+            None => {
+                if self.buf.is_empty() {
+                    recycle(std::mem::take(&mut self.buf.0));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
     /// One read into the buffer's spare room (at most `room` bytes), None
     /// if the socket had nothing after all. Goes through tokio's
     /// `poll_read`, which takes a short read for a drained socket: the
     /// next wait then really waits instead of costing a failed recv(2).
-    fn read_once(&mut self, room: usize) -> Option<io::Result<usize>> {
+    fn read_once(
+        &mut self,
+        room: usize,
+        cx: &mut std::task::Context<'_>,
+    ) -> Option<io::Result<usize>> {
         use std::pin::Pin;
-        use std::task::{Context, Poll};
+        use std::task::Poll;
         use tokio::io::{AsyncRead, ReadBuf};
         let spare = self.buf.spare_capacity_mut();
         let want = spare.len().min(room).max(1);
         let mut rb = ReadBuf::uninit(&mut spare[..want]);
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        match Pin::new(&mut self.stream).poll_read(&mut cx, &mut rb) {
+        match Pin::new(&mut self.stream).poll_read(cx, &mut rb) {
             Poll::Ready(Ok(())) => {
                 let n = rb.filled().len();
                 // SAFETY: poll_read initialised the first `n` spare bytes.

@@ -16,13 +16,12 @@ pub mod rules;
 mod txn;
 
 use super::dst::Dst;
-use super::session::{HttpLog, Report};
+use super::session::{Admitted, HttpLog, Report};
 use super::state::Shared;
 use head::{Limits, Parsed};
 use io::{Conn, Fill};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::net::TcpStream;
 
 /// How waiting for a request ended, when no request came.
 enum NoRequest {
@@ -62,6 +61,7 @@ async fn read_request(
     first: bool,
     accepted: Instant,
     bufsize: usize,
+    expired: bool,
 ) -> Result<Incoming, NoRequest> {
     let t = &fe.timeouts;
     let client_cap = t.client.map(|d| Instant::now() + d);
@@ -70,7 +70,12 @@ async fn read_request(
     } else {
         t.http_keep_alive.map(|d| Instant::now() + d)
     };
-    let mut deadline = min_deadline(idle, client_cap);
+    // `expired`: the wait before this request already reached that time.
+    let mut deadline = if expired {
+        Some(Instant::now())
+    } else {
+        min_deadline(idle, client_cap)
+    };
     let mut started: Option<(Instant, SystemTime)> =
         (!cli.data().is_empty()).then(|| (Instant::now(), SystemTime::now()));
     if started.is_some() {
@@ -156,61 +161,32 @@ async fn read_request(
 }
 
 /// Serves an HTTP client connection until it closes.
-pub async fn serve(
-    shared: &Arc<Shared>,
-    fe_idx: usize,
-    client: TcpStream,
-    announced: Option<std::net::SocketAddr>,
-    base: Report,
-    accepted: Instant,
-) {
+pub async fn serve(shared: &Arc<Shared>, a: Admitted) {
+    let fe_idx = a.frontend;
+    let accepted = a.start;
     let fe = shared.proxy_cfg(fe_idx);
-    // The address the client came to, looked up on first use (a clone of
-    // the socket keeps the lookup independent of the connection's buffer).
-    let local = client.local_addr().ok();
-    let dst_holder = match announced {
+    // The address the client came to (a PROXY header's, else the socket's).
+    let dst_holder = match a.announced {
         Some(d) => Dst::known(Some(d)),
-        None => Dst::known(local),
+        None => Dst::known(a.client.local_addr().ok()),
     };
     let dst = &dst_holder;
-    crate::log::traffic::connect_line(shared, fe_idx, base.client, || dst.get());
+    crate::log::traffic::connect_line(shared, fe_idx, a.rep.client, || dst.get());
     let g = &shared.config.global.tune;
     let bufsize = g.bufsize as usize;
     let lim = Limits::new(bufsize, g.maxrewrite as usize, g.http_maxhdr as usize);
-    let mut cli = Conn::new(client);
+    let mut cli = Conn::new(a.client);
+    let base = &a.rep;
     let mut first = true;
     let mut own: Option<pool::Idle> = None;
     loop {
-        let mut rep = base.clone();
-        let incoming = match read_request(&mut cli, fe, &lim, first, accepted, bufsize).await {
-            Ok(i) => i,
-            Err(NoRequest::Silent) => break,
-            Err(NoRequest::Raw { status, term }) => {
-                let _ = cli
-                    .write_all(reply::raw(status), fe.timeouts.client.map(deadline))
-                    .await;
-                rep.term = term;
-                rep.tt = accepted.elapsed().as_millis() as i64;
-                rep.bytes_to_client = 0;
-                rep.http = Some(Box::new(HttpLog {
-                    request_line: "<BADREQ>".into(),
-                    status: i32::from(status),
-                    t_request: -1,
-                    t_response: -1,
-                    t_active: rep.tt,
-                    cookie_flags: *b"--",
-                    ..Default::default()
-                }));
-                // A connection that never sent anything is not logged
-                // with `option dontlognull`.
-                super::events::session_end(shared, &rep);
-                break;
-            }
-        };
-        // Boxed: a transaction's state is large, and a connection waiting
-        // for its next request must not carry it (10,000 idle clients).
-        let keep = Box::pin(txn::run(
-            shared, fe_idx, &mut cli, dst, rep, incoming, first, &mut own,
+        // Waiting for a request is what idle connections do: it holds no
+        // more than a timer. What a request needs (parsing, rules, the
+        // server's side) is allocated when one arrives.
+        let idle = idle_deadline(fe, first, accepted);
+        let expired = cli.data().is_empty() && cli.wait_data(idle, bufsize).await == Fill::Timeout;
+        let keep = Box::pin(request(
+            shared, fe_idx, &mut cli, dst, base, first, accepted, &lim, &mut own, expired,
         ))
         .await;
         first = false;
@@ -221,6 +197,72 @@ pub async fn serve(
     if let Some(idle) = own.take() {
         pool::put(shared, idle);
     }
+    drop(cli);
+    shared.proxies[fe_idx].closed(a.bind);
+    drop(a.slots);
+}
+
+/// When waiting for the next request ends: `timeout http-request` from
+/// accept for the first, `timeout http-keep-alive` for the next ones, both
+/// capped by `timeout client` (as `read_request` computes them).
+fn idle_deadline(
+    fe: &crate::config::model::Proxy,
+    first: bool,
+    accepted: Instant,
+) -> Option<tokio::time::Instant> {
+    let t = &fe.timeouts;
+    let client_cap = t.client.map(|d| Instant::now() + d);
+    let idle = if first {
+        t.http_request.map(|d| accepted + d)
+    } else {
+        t.http_keep_alive.map(|d| Instant::now() + d)
+    };
+    min_deadline(idle, client_cap).map(tokio::time::Instant::from_std)
+}
+
+/// One request: read, served, logged; false when the connection ends.
+#[allow(clippy::too_many_arguments)]
+async fn request(
+    shared: &Arc<Shared>,
+    fe_idx: usize,
+    cli: &mut Conn,
+    dst: &Dst<'_>,
+    base: &Report,
+    first: bool,
+    accepted: Instant,
+    lim: &Limits,
+    own: &mut Option<pool::Idle>,
+    expired: bool,
+) -> bool {
+    let fe = shared.proxy_cfg(fe_idx);
+    let bufsize = shared.config.global.tune.bufsize as usize;
+    let mut rep = base.clone();
+    let incoming = match read_request(cli, fe, lim, first, accepted, bufsize, expired).await {
+        Ok(i) => i,
+        Err(NoRequest::Silent) => return false,
+        Err(NoRequest::Raw { status, term }) => {
+            let _ = cli
+                .write_all(reply::raw(status), fe.timeouts.client.map(deadline))
+                .await;
+            rep.term = term;
+            rep.tt = accepted.elapsed().as_millis() as i64;
+            rep.bytes_to_client = 0;
+            rep.http = Some(Box::new(HttpLog {
+                request_line: "<BADREQ>".into(),
+                status: i32::from(status),
+                t_request: -1,
+                t_response: -1,
+                t_active: rep.tt,
+                cookie_flags: *b"--",
+                ..Default::default()
+            }));
+            // A connection that never sent anything is not logged
+            // with `option dontlognull`.
+            super::events::session_end(shared, &rep);
+            return false;
+        }
+    };
+    txn::run(shared, fe_idx, cli, dst, rep, incoming, first, own).await
 }
 
 fn deadline(d: Duration) -> tokio::time::Instant {
