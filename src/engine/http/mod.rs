@@ -183,7 +183,10 @@ pub async fn serve(
     loop {
         let mut rep = base.clone();
         let incoming = match read_request(&mut cli, fe, &lim, first, accepted, bufsize).await {
-            Ok(i) => i,
+            Ok(i) => {
+                super::events::request_arrived(shared, fe_idx);
+                i
+            }
             Err(NoRequest::Silent) => break,
             Err(NoRequest::Raw { status, term }) => {
                 let _ = cli
