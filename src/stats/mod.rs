@@ -1,12 +1,13 @@
 //! Statistics as HAProxy 2.6 reports them: one row per frontend, listener
 //! (`option socket-stats`), server and backend, with `show stat`'s columns
 //! in its order. The rows are built from the engine's counters on demand;
-//! `csv`, `info`, `html` and `prom` render them.
+//! `csv`, `info`, `html` and `prometheus` render them.
 
 pub mod csv;
 pub mod html;
 pub mod info;
 pub mod page;
+pub mod prometheus;
 
 use crate::config::model::{Mode, Proxy};
 use crate::engine::counters::Counters;

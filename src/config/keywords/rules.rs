@@ -81,7 +81,7 @@ pub static HTTP_REQUEST_ACTIONS: &[ActionKeyword] = &[
     a("tarpit", E),
     a("track-sc", P),
     a("unset-var", E),
-    a("use-service", P),
+    a("use-service", E),
     a("wait-for-body", P),
     a("wait-for-handshake", P),
 ];
@@ -619,6 +619,12 @@ fn http_rule(ctx: &mut ProxyCtx, line: &Line, fam: HttpFamily) -> Flow {
     let Ok(cond) = condition(ctx, line, next, &format!("an '{kw} {word}' condition")) else {
         return Flow::Abort;
     };
+    // An enforced keyword can still parse to an action rproxy does not run
+    // (`use-service lua.NAME`): that one is reported as parsed-only.
+    let status = match (&action, act.status) {
+        (HttpAction::NotEnforced { .. }, Status::Enforced) => Status::ParsedOnly,
+        (_, s) => s,
+    };
     let rule = HttpRule {
         action,
         cond,
@@ -632,8 +638,7 @@ fn http_rule(ctx: &mut ProxyCtx, line: &Line, fam: HttpFamily) -> Flow {
         HttpFamily::Response => ctx.px.rules.http_response.push(rule),
         HttpFamily::AfterResponse => ctx.px.rules.http_after_response.push(rule),
     }
-    ctx.sv
-        .apply_status(line, act.status, || format!("{kw} {base}"));
+    ctx.sv.apply_status(line, status, || format!("{kw} {base}"));
     Flow::Continue
 }
 

@@ -276,6 +276,16 @@ impl<'a> Txn<'a> {
                 tarpit: None,
                 close_only: false,
             }),
+            // `use-service prometheus-exporter`, the only service there is.
+            Verdict::Service(_) => {
+                self.applet(px, crate::stats::prometheus::APPLET);
+                Some(Local {
+                    reply: crate::stats::prometheus::serve(self.shared, &self.req),
+                    term: *b"LR",
+                    tarpit: None,
+                    close_only: false,
+                })
+            }
         }
     }
 }
