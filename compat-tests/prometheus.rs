@@ -388,7 +388,7 @@ fn prometheus_exporter_matches_haproxy() {
              \x20   default_backend app\n\
              backend app\n    balance roundrobin\n    option httpchk GET /health\n\
              \x20   stick-table type ip size 1k\n\
-             \x20   server s1 127.0.0.1:9201 check inter 300 rise 1 fall 2 maxconn 50 maxqueue 10\n\
+             \x20   server s1 127.0.0.1:9201 check inter 300 rise 1 fall 2 maxconn 50 maxqueue 10 pool-max-conn 10\n\
              \x20   server s2 127.0.0.1:9202 check inter 300 rise 1 fall 2\n\
              \x20   server s3 127.0.0.1:9203 backup check inter 300 rise 1 fall 2\n\
              \x20   server s4 127.0.0.1:9201 check disabled\n\

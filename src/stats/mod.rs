@@ -453,6 +453,10 @@ fn server(shared: &Shared, i: usize, p: &Proxy, rt: &ProxyRt, s: usize, view: Vi
     ] {
         r.u(f, 0);
     }
+    // `pool-max-conn`, unless left at HAProxy's -1 (no limit).
+    if let Some(n) = cfg.opts.extra().pool_max_conn.filter(|n| *n >= 0) {
+        r.u("src_ilim", n as u64);
+    }
     r.s("status", server_status(shared, i, s));
     let st = sv.lock_status().clone();
     r.u("lastchg", secs_since(st.last_change));
