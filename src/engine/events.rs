@@ -60,7 +60,11 @@ fn account(shared: &Shared, rep: &Report) {
     }
     let http = rep.http.as_deref();
     if let Some(h) = http {
-        fe.fe.new_req();
+        let bad = h.request_line == "<BADREQ>";
+        // A parsed request was counted on arrival (`request_arrived`).
+        if bad {
+            fe.fe.new_req();
+        }
         if h.status > 0 {
             fe.fe.response(h.status);
             if let Some(b) = be {
@@ -72,7 +76,6 @@ fn account(shared: &Shared, rep: &Report) {
             Counters::inc(&s.counters.cum_req);
             s.counters.response(h.status);
         }
-        let bad = h.request_line == "<BADREQ>";
         if bad {
             Counters::inc(&fe.fe.failed_req);
             if let Some(l) = listener {
@@ -83,12 +86,16 @@ fn account(shared: &Shared, rep: &Report) {
             // Refused by an `http-request deny` (or `tarpit`) rule.
             [b'P', b'R'] | [b'P', b'T'] if !bad => {
                 Counters::inc(&fe.fe.denied_req);
+                if let Some(l) = listener {
+                    Counters::inc(&l.denied_req);
+                }
                 if let Some(b) = be {
                     Counters::inc(&b.be.denied_req);
                 }
             }
-            // Answered by the proxy itself: redirect, return, stats page.
-            [b'L', b'R'] => Counters::inc(&fe.fe.intercepted_req),
+            // Answered by the proxy itself: redirect, return (an applet
+            // counted itself in `applet_took`).
+            [b'L', b'R'] if h.applet.is_none() => Counters::inc(&fe.fe.intercepted_req),
             _ => {}
         }
     }
@@ -120,6 +127,23 @@ fn account(shared: &Shared, rep: &Report) {
         s.counters.time_stats(samples(&s.counters), sample);
     }
     b.be.time_stats(samples(&b.be), sample);
+}
+
+/// A request head was parsed on frontend `fe`: HAProxy counts requests
+/// (`req_tot`, the request rate) as they arrive, so that one in progress
+/// (a Prometheus scrape looking at its own frontend) is already counted.
+pub fn request_arrived(shared: &Shared, fe: usize) {
+    shared.proxies[fe].fe.new_req();
+}
+
+/// An applet (stats page, `use-service`) of proxy `px` takes a request of
+/// frontend `fe`: an interception of the frontend when the frontend's own
+/// rules or page sent it there, counted now as HAProxy counts it
+/// (`http_process_req_common`: only when `fe == be`).
+pub fn applet_took(shared: &Shared, fe: usize, px: usize) {
+    if fe == px {
+        Counters::inc(&shared.proxies[fe].fe.intercepted_req);
+    }
 }
 
 /// A backend had no usable server for a session.

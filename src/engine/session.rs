@@ -91,8 +91,9 @@ pub struct HttpLog {
     pub captured_res: Vec<Option<String>>,
     /// Logged unless the request was a monitor-uri probe.
     pub no_log: bool,
-    /// Answered by the stats page (server `<STATS>` in logs).
-    pub stats: bool,
+    /// Answered by an applet (the stats page, a `use-service`): its name
+    /// stands for the server in logs (`<STATS>`, `<PROMEX>`).
+    pub applet: Option<&'static str>,
 }
 
 /// Everything a session needs from its listener.

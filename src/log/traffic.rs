@@ -76,8 +76,10 @@ impl Vars for SessionVars<'_> {
             LfVar::Backend => Value::Str(be.map_or_else(|| fe.name.clone(), |b| b.name.clone())),
             LfVar::Server => Value::Str(match (rep.backend, rep.server) {
                 (Some(b), Some(s)) => sh.server_cfg(b, s).name.clone(),
-                _ if rep.http.as_ref().is_some_and(|h| h.stats) => "<STATS>".to_string(),
-                _ => "<NOSRV>".to_string(),
+                _ => match rep.http.as_ref().and_then(|h| h.applet) {
+                    Some(name) => name.to_string(),
+                    None => "<NOSRV>".to_string(),
+                },
             }),
             LfVar::TimeWait => Value::Int(rep.tw),
             LfVar::TimeConnect => Value::Int(rep.tc),

@@ -482,8 +482,10 @@ fn set_server(shared: &Arc<Shared>, args: &[&str]) -> String {
         },
         ["weight", rest @ ..] => set_weight(shared, be, s, rest.first().copied()),
         ["health", rest @ ..] => {
-            if !shared.server_cfg(be, s).opts.check.enabled {
-                return "health checks are not enabled on this server.\n".into();
+            // HAProxy forces the health of any server but a tracking one,
+            // checked or not (`cli_parse_set_server`).
+            if shared.server_cfg(be, s).opts.extra().track.is_some() {
+                return "cannot change health on a tracking server.\n".into();
             }
             let why = crate::engine::transitions::Why::Text("changed from CLI");
             match rest.first() {

@@ -164,6 +164,12 @@ async fn accept_loop(shared: Arc<Shared>, b: Bound, limit: Arc<tokio::sync::Sema
                     return;
                 };
                 if let Ok((s, _)) = l.accept().await {
+                    // A stream in HAProxy's `CumReq`.
+                    shared
+                        .global
+                        .rates
+                        .cli_sessions
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let sh = Arc::clone(&shared);
                     tokio::spawn(async move {
                         serve(&sh, s, level).await;
@@ -181,6 +187,12 @@ async fn accept_loop(shared: Arc<Shared>, b: Bound, limit: Arc<tokio::sync::Sema
                     return;
                 };
                 if let Ok((s, _)) = l.accept().await {
+                    // A stream in HAProxy's `CumReq`.
+                    shared
+                        .global
+                        .rates
+                        .cli_sessions
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let sh = Arc::clone(&shared);
                     tokio::spawn(async move {
                         serve(&sh, s, level).await;

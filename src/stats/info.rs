@@ -25,11 +25,13 @@ fn started() -> (Instant, u64) {
     STARTED.get().copied().unwrap_or((Instant::now(), 0))
 }
 
-/// Process-wide rates, fed on accept (`ConnRate`, `SessRate`).
+/// Process-wide rates, fed on accept (`ConnRate`, `SessRate`), and the
+/// stats socket sessions `CumReq` counts.
 #[derive(Default)]
 pub struct GlobalRates {
     pub conn: FreqCtr,
     pub conn_max: std::sync::atomic::AtomicU32,
+    pub cli_sessions: std::sync::atomic::AtomicU64,
 }
 
 impl GlobalRates {
@@ -84,7 +86,19 @@ pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
             .map(|(rt, _)| f(&rt.fe))
             .sum()
     };
-    let cum_req = sum(&|c| Counters::get(&c.cum_req));
+    // HAProxy's `CumReq` counts streams (`global.req_count`): each HTTP
+    // request, each TCP session, each stats socket session.
+    let cum_req: u64 = shared
+        .proxies
+        .iter()
+        .zip(&shared.config.proxies)
+        .filter(|(_, p)| p.kind.has_frontend())
+        .map(|(rt, p)| match p.mode {
+            crate::config::model::Mode::Http => Counters::get(&rt.fe.cum_req),
+            _ => Counters::get(&rt.fe.cum_sess),
+        })
+        .sum::<u64>()
+        + g.rates.cli_sessions.load(Ordering::Relaxed);
     let sess_rate = sum(&|c| u64::from(c.sess_per_sec.read()));
     let bytes_out = sum(&|c| Counters::get(&c.bytes_out));
     let listeners: usize = shared

@@ -1,12 +1,13 @@
 //! Statistics as HAProxy 2.6 reports them: one row per frontend, listener
 //! (`option socket-stats`), server and backend, with `show stat`'s columns
 //! in its order. The rows are built from the engine's counters on demand;
-//! `csv`, `info`, `html` and `prom` render them.
+//! `csv`, `info`, `html` and `prometheus` render them.
 
 pub mod csv;
 pub mod html;
 pub mod info;
 pub mod page;
+pub mod prometheus;
 
 use crate::config::model::{Mode, Proxy};
 use crate::engine::counters::Counters;
@@ -451,6 +452,10 @@ fn server(shared: &Shared, i: usize, p: &Proxy, rt: &ProxyRt, s: usize, view: Vi
         "srv_icur",
     ] {
         r.u(f, 0);
+    }
+    // `pool-max-conn`, unless left at HAProxy's -1 (no limit).
+    if let Some(n) = cfg.opts.extra().pool_max_conn.filter(|n| *n >= 0) {
+        r.u("src_ilim", n as u64);
     }
     r.s("status", server_status(shared, i, s));
     let st = sv.lock_status().clone();

@@ -81,7 +81,7 @@ pub static HTTP_REQUEST_ACTIONS: &[ActionKeyword] = &[
     a("tarpit", E),
     a("track-sc", P),
     a("unset-var", E),
-    a("use-service", P),
+    a("use-service", E),
     a("wait-for-body", P),
     a("wait-for-handshake", P),
 ];
@@ -619,6 +619,12 @@ fn http_rule(ctx: &mut ProxyCtx, line: &Line, fam: HttpFamily) -> Flow {
     let Ok(cond) = condition(ctx, line, next, &format!("an '{kw} {word}' condition")) else {
         return Flow::Abort;
     };
+    // An enforced keyword can still parse to an action rproxy does not run
+    // (`use-service lua.NAME`): that one is reported as parsed-only.
+    let status = match (&action, act.status) {
+        (HttpAction::NotEnforced { .. }, Status::Enforced) => Status::ParsedOnly,
+        (_, s) => s,
+    };
     let rule = HttpRule {
         action,
         cond,
@@ -632,8 +638,7 @@ fn http_rule(ctx: &mut ProxyCtx, line: &Line, fam: HttpFamily) -> Flow {
         HttpFamily::Response => ctx.px.rules.http_response.push(rule),
         HttpFamily::AfterResponse => ctx.px.rules.http_after_response.push(rule),
     }
-    ctx.sv
-        .apply_status(line, act.status, || format!("{kw} {base}"));
+    ctx.sv.apply_status(line, status, || format!("{kw} {base}"));
     Flow::Continue
 }
 
@@ -1130,9 +1135,15 @@ fn tcp_rule(
 ) -> Option<TcpRule> {
     let word = line.arg(2);
     let base = action_base(word);
-    let Some(act) = table.iter().find(|a| a.name == base) else {
-        let list: Vec<String> = table.iter().map(|a| format!("'{}'", a.name)).collect();
-        let hint = super::suggest::best_match(word, table.iter().map(|a| a.name))
+    // Services are a `tcp-request content` action only.
+    let allowed = || {
+        table
+            .iter()
+            .filter(|a| a.name != "use-service" || kw == "tcp-request content")
+    };
+    let Some(act) = allowed().find(|a| a.name == base) else {
+        let list: Vec<String> = allowed().map(|a| format!("'{}'", a.name)).collect();
+        let hint = super::suggest::best_match(word, allowed().map(|a| a.name))
             .map(|b| format!(". Did you mean '{b}' maybe ?\n"))
             .unwrap_or_default();
         ctx.sv.alert(
@@ -1145,6 +1156,12 @@ fn tcp_rule(
         return None;
     };
     let args = action_args(line.rest(3));
+    if base == "use-service"
+        && let Some(e) = tcp_service_error(args)
+    {
+        ctx.sv.alert(line, e);
+        return None;
+    }
     let parsed: Result<(TcpAction, usize), String> = (|| {
         Ok(match base {
             "accept" => (TcpAction::Accept, 0),
@@ -1202,13 +1219,15 @@ fn tcp_rule(
                 };
                 (act, 1)
             }
-            "use-service" => {
-                let svc = args.first().map(String::as_str).unwrap_or("");
-                if svc != "prometheus-exporter" {
-                    return Err(format!("'{svc}' unknown service name."));
-                }
-                (TcpAction::UseService(svc.to_string()), 1)
-            }
+            // A Lua service (vetted by `tcp_service_error`): rproxy runs
+            // no Lua.
+            "use-service" => (
+                TcpAction::NotEnforced {
+                    name: format!("use-service {}", args.first().map_or("", String::as_str)),
+                    args: Vec::new(),
+                },
+                1,
+            ),
             _ => {
                 if base.starts_with("track-sc") {
                     let e = args.first().ok_or("expects a sample expression")?;
@@ -1251,6 +1270,21 @@ fn tcp_rule(
         cond,
         origin: line.origin.clone(),
     })
+}
+
+/// HAProxy's refusals of `tcp-request content use-service NAME`, with its
+/// messages (`stream_parse_use_service`, which names the rule's second
+/// word where it means the service): the Prometheus exporter is an HTTP
+/// service (`http-request` only), and the other services are Lua ones.
+fn tcp_service_error(args: &[String]) -> Option<String> {
+    match args.first().map(String::as_str) {
+        None | Some("") => Some("'tcp-request' expects a service name.".into()),
+        Some("prometheus-exporter") => {
+            Some("Prometheus exporter service only available on 'http-request' rulesets".into())
+        }
+        Some(s) if s.starts_with("lua.") => None,
+        Some(_) => Some("'content' unknown service name.".into()),
+    }
 }
 
 /// `block [if|unless] COND`: the 1.x form of `http-request deny`.

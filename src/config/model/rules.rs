@@ -337,7 +337,6 @@ pub enum TcpAction {
     SetSrc(SampleExpr),
     SetSrcPort(SampleExpr),
     SilentDrop,
-    UseService(String),
     NotEnforced {
         name: String,
         args: Vec<String>,

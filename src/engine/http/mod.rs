@@ -238,7 +238,10 @@ async fn request(
     let bufsize = shared.config.global.tune.bufsize as usize;
     let mut rep = base.clone();
     let incoming = match read_request(cli, fe, lim, first, accepted, bufsize, expired).await {
-        Ok(i) => i,
+        Ok(i) => {
+            super::events::request_arrived(shared, fe_idx);
+            i
+        }
         Err(NoRequest::Silent) => return false,
         Err(NoRequest::Raw { status, term }) => {
             let _ = cli

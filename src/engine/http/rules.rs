@@ -89,6 +89,8 @@ pub enum Verdict<'a> {
     Auth(Option<&'a str>),
     Redirect(&'a Redirect),
     Return(&'a ReturnCfg),
+    /// `use-service NAME`: an applet answers the request.
+    Service(&'a str),
     /// A legacy `reqdeny`-style filter: the proxy's 403.
     LegacyDeny,
     LegacyTarpit,
@@ -226,6 +228,7 @@ pub fn run<'r>(
             HttpAction::Auth { realm } => return Verdict::Auth(realm.as_deref()),
             HttpAction::Redirect(r) => return Verdict::Redirect(r),
             HttpAction::Return(r) => return Verdict::Return(r),
+            HttpAction::UseService(s) => return Verdict::Service(s),
             _ => {}
         }
         // Values are computed before the message changes.

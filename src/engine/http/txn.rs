@@ -136,6 +136,17 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// An applet of proxy `px` (stats page, `use-service`) answers: logged
+    /// under its name with the 0 ms queue, connect and response times
+    /// HAProxy gives an applet's immediate connection.
+    fn applet(&mut self, px: usize, name: &'static str) {
+        crate::engine::events::applet_took(self.shared, self.fe_idx, px);
+        self.log.applet = Some(name);
+        self.rep.tw = 0;
+        self.rep.tc = 0;
+        self.log.t_response = 0;
+    }
+
     /// Turns a final rule verdict into a local answer.
     fn verdict(&mut self, v: Verdict<'_>, px: usize, response: bool) -> Option<Local> {
         let cfg = &self.shared.config;
@@ -265,6 +276,16 @@ impl<'a> Txn<'a> {
                 tarpit: None,
                 close_only: false,
             }),
+            // `use-service prometheus-exporter`, the only service there is.
+            Verdict::Service(_) => {
+                self.applet(px, crate::stats::prometheus::APPLET);
+                Some(Local {
+                    reply: crate::stats::prometheus::serve(self.shared, &self.req),
+                    term: *b"LR",
+                    tarpit: None,
+                    close_only: false,
+                })
+            }
         }
     }
 }
@@ -572,7 +593,7 @@ async fn stats_page(
             .any(|c| c.eval(&ctx))
     };
     let r = crate::stats::page::serve(t.shared, px, &t.req, form.as_deref(), admin);
-    t.log.stats = true;
+    t.applet(px, "<STATS>");
     Some(answer(t, cli, r, *b"LR", framing, cli_close).await)
 }
 
