@@ -4,6 +4,7 @@
 //! answer ended by an empty line, with the socket's access level.
 
 pub(crate) mod commands;
+mod show;
 
 use crate::config::address::Endpoint;
 use crate::config::model::{CliLevel, Config, StatsSocket};
