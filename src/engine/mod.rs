@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod captures;
 pub mod check;
 pub mod connect;
 pub mod counters;

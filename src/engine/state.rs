@@ -263,6 +263,8 @@ pub struct Shared {
     pub threads: usize,
     pub global: GlobalRt,
     pub proxies: Vec<ProxyRt>,
+    /// Each proxy's last invalid request and response (`show errors`).
+    pub captures: super::captures::Captures,
 }
 
 impl Shared {
@@ -291,6 +293,7 @@ impl Shared {
             },
             threads,
             proxies,
+            captures: super::captures::Captures::new(config.proxies.len()),
             config,
         }
     }

@@ -302,7 +302,7 @@ pub fn run(shared: &Arc<Shared>, sess: &mut Session, words: &[String]) -> String
         }
         ["show", "servers", "state"] => servers_state(shared, args.first().copied()),
         ["show", "sess"] => show_sess(shared),
-        ["show", "errors"] => show_errors(),
+        ["show", "errors"] => super::errors::show(shared, args),
         ["show", "cli", "level"] => format!("{}\n", level_name(sess.level)),
         ["operator"] => {
             sess.level = sess.level.min(Operator);
@@ -688,9 +688,4 @@ fn show_sess(shared: &Shared) -> String {
         }
     }
     out
-}
-
-/// `show errors`: rproxy does not capture invalid messages yet.
-fn show_errors() -> String {
-    "Total events captured on [-] : 0\n".into()
 }

@@ -4,6 +4,7 @@
 //! answer ended by an empty line, with the socket's access level.
 
 pub(crate) mod commands;
+mod errors;
 mod show;
 
 use crate::config::address::Endpoint;

@@ -8,7 +8,7 @@ use crate::engine::state::Shared;
 use crate::stats::{self, Format, View, csv::Filter};
 
 /// C's `atoi`: optional sign and leading digits, 0 when there are none.
-fn atoi(s: &str) -> i64 {
+pub(super) fn atoi(s: &str) -> i64 {
     let s = s.trim_start();
     let (neg, digits) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),

@@ -13,6 +13,7 @@ pub mod out;
 pub mod pool;
 pub mod reply;
 pub mod rules;
+pub mod snapshot;
 mod txn;
 
 use super::dst::Dst;
@@ -29,8 +30,14 @@ enum NoRequest {
     /// Close without a word (idle keep-alive connection, probe ignored).
     Silent,
     /// HAProxy's multiplexer answers with one of its raw messages, then
-    /// closes; logged with `<BADREQ>` and this termination state.
-    Raw { status: u16, term: [u8; 2] },
+    /// closes; logged with `<BADREQ>` and this termination state. `bad`:
+    /// what the parser refused in the buffer, which `show errors` then
+    /// shows.
+    Raw {
+        status: u16,
+        term: [u8; 2],
+        bad: Option<head::Invalid>,
+    },
 }
 
 /// A request head and when it started.
@@ -81,19 +88,25 @@ async fn read_request(
         if !cli.data().is_empty() {
             match head::parse_request(cli.data(), lim) {
                 Ok(Parsed::Done(h, n)) => {
-                    cli.consume(n);
-                    if h.flags.chnk && !body::chunked_prefix_ok(cli.data()) {
+                    if h.flags.chnk && !body::chunked_prefix_ok(&cli.data()[n..]) {
                         return Err(NoRequest::Raw {
                             status: 400,
                             term: *b"PR",
+                            bad: Some(head::Invalid {
+                                status: 400,
+                                at: n,
+                                stage: head::Stage::Body,
+                            }),
                         });
                     }
+                    cli.consume(n);
                     // HAProxy refuses the PRI method (an HTTP/2 preface
                     // without HTTP/2 support).
                     if h.method().eq_ignore_ascii_case("PRI") {
                         return Err(NoRequest::Raw {
                             status: 400,
                             term: *b"PR",
+                            bad: None,
                         });
                     }
                     let (s, w) = started.unwrap_or_else(|| (Instant::now(), SystemTime::now()));
@@ -109,6 +122,7 @@ async fn read_request(
                         return Err(NoRequest::Raw {
                             status: 400,
                             term: *b"PR",
+                            bad: None,
                         });
                     }
                 }
@@ -116,6 +130,7 @@ async fn read_request(
                     return Err(NoRequest::Raw {
                         status: e.status,
                         term: *b"PR",
+                        bad: Some(e),
                     });
                 }
             }
@@ -136,6 +151,7 @@ async fn read_request(
                     NoRequest::Raw {
                         status: 408,
                         term: *b"cR",
+                        bad: None,
                     }
                 } else {
                     NoRequest::Silent
@@ -146,6 +162,7 @@ async fn read_request(
                     NoRequest::Raw {
                         status: 400,
                         term: *b"CR",
+                        bad: None,
                     }
                 } else {
                     NoRequest::Silent
@@ -185,7 +202,10 @@ pub async fn serve(
         let incoming = match read_request(&mut cli, fe, &lim, first, accepted, bufsize).await {
             Ok(i) => i,
             Err(NoRequest::Silent) => break,
-            Err(NoRequest::Raw { status, term }) => {
+            Err(NoRequest::Raw { status, term, bad }) => {
+                if let Some(why) = bad {
+                    snapshot::request(shared, fe_idx, base.client, cli.data(), why, first);
+                }
                 let _ = cli
                     .write_all(reply::raw(status), fe.timeouts.client.map(deadline))
                     .await;
