@@ -63,6 +63,19 @@ pub struct Report {
     pub term: [u8; 2],
     /// What HTTP logs add (`None` in TCP mode).
     pub http: Option<Box<HttpLog>>,
+    /// The stream `show sess` lists, told of the backend and server
+    /// chosen.
+    pub stream: Option<Arc<super::streams::Stream>>,
+}
+
+impl Report {
+    /// Server `srv` serves the session.
+    fn assign(&mut self, srv: usize) {
+        self.server = Some(srv);
+        if let Some(s) = &self.stream {
+            s.set_server(srv);
+        }
+    }
 }
 
 /// The HTTP part of a log line.
@@ -130,6 +143,7 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
         redispatched: false,
         term: *b"--",
         http: None,
+        stream: None,
     };
     let fe_rt = &shared.proxies[acc.frontend];
     let fe = shared.proxy_cfg(acc.frontend);
@@ -215,6 +229,21 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
             return;
         }
     }
+    // A TCP-mode stream lives as long as its connection; HTTP mode has
+    // one per request (`http::serve`).
+    let _registered = (fe.mode == Mode::Tcp).then(|| {
+        let r = shared.streams.register(new_stream(
+            &shared,
+            acc.frontend,
+            acc.bind,
+            rep.client.unwrap_or(acc.peer),
+            &client,
+            start,
+            rep.accept,
+        ));
+        rep.stream = Some(Arc::clone(&r.stream));
+        r
+    });
     // `tcp-request content`: may wait for the first bytes.
     let inspected = content_rules(
         &shared,
@@ -297,6 +326,29 @@ pub async fn serve(shared: Arc<Shared>, acc: Accepted) {
     drop(client);
     drop(acc.slots);
     super::events::session_end(&shared, &rep);
+}
+
+/// What `show sess` knows of a new stream of frontend `fe`: a `listen`
+/// section starts as its own backend, a `frontend` with none.
+pub fn new_stream(
+    shared: &Shared,
+    fe: usize,
+    bind: usize,
+    src: SocketAddr,
+    client: &TcpStream,
+    accept: Instant,
+    accept_wall: std::time::SystemTime,
+) -> super::streams::NewStream {
+    use std::os::fd::AsRawFd;
+    super::streams::NewStream {
+        origin: super::streams::Origin::Tcp(src),
+        frontend: Some(fe),
+        bind,
+        backend: shared.proxy_cfg(fe).kind.has_backend().then_some(fe),
+        fd: client.as_raw_fd(),
+        accept,
+        accept_wall,
+    }
 }
 
 /// Runs proxy `px`'s `tcp-request content` rules on the client's first
@@ -537,6 +589,9 @@ pub async fn establish_reusing(
 ) -> Option<(usize, TcpStream)> {
     let be = shared.proxy_cfg(be_idx);
     let be_rt = &shared.proxies[be_idx];
+    if let Some(s) = &rep.stream {
+        s.set_backend(be_idx);
+    }
     let client_addr = rep.client;
     let queue_start = Instant::now();
     if be.servers.is_empty() {
@@ -562,7 +617,7 @@ pub async fn establish_reusing(
         }
     };
     rep.tw = ms(queue_start.elapsed());
-    rep.server = Some(srv_idx);
+    rep.assign(srv_idx);
     be_rt.servers[srv_idx].counters.new_stream();
     if direct.is_none() {
         Counters::inc(&be_rt.be.cum_lbconn);
@@ -607,7 +662,7 @@ pub async fn establish_reusing(
                         *b"SC"
                     };
                     release_server(shared, be_idx, srv_idx);
-                    rep.server = Some(srv_idx);
+                    rep.assign(srv_idx);
                     return None;
                 }
                 attempts_left -= 1;
@@ -643,7 +698,7 @@ pub async fn establish_reusing(
                             same_server = i == srv_idx;
                             srv_idx = i;
                             rep.redispatched = true;
-                            rep.server = Some(i);
+                            rep.assign(i);
                         }
                         Acquire::NoServer => {
                             super::events::no_server(shared, be_idx);

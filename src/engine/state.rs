@@ -265,6 +265,8 @@ pub struct Shared {
     pub proxies: Vec<ProxyRt>,
     /// Each proxy's last invalid request and response (`show errors`).
     pub captures: super::captures::Captures,
+    /// The streams in progress (`show sess`).
+    pub streams: super::streams::Streams,
 }
 
 impl Shared {
@@ -294,6 +296,7 @@ impl Shared {
             threads,
             proxies,
             captures: super::captures::Captures::new(config.proxies.len()),
+            streams: Default::default(),
             config,
         }
     }

@@ -301,7 +301,7 @@ pub fn run(shared: &Arc<Shared>, sess: &mut Session, words: &[String]) -> String
             out
         }
         ["show", "servers", "state"] => servers_state(shared, args.first().copied()),
-        ["show", "sess"] => show_sess(shared),
+        ["show", "sess"] => super::sessions::show(shared, sess, args),
         ["show", "errors"] => super::errors::show(shared, args),
         ["show", "cli", "level"] => format!("{}\n", level_name(sess.level)),
         ["operator"] => {
@@ -671,20 +671,6 @@ pub fn servers_state(shared: &Shared, backend: Option<&str>) -> String {
                 port,
                 cfg.opts.check.port.unwrap_or(0),
             ));
-        }
-    }
-    out
-}
-
-/// `show sess`: one line per session (rproxy keeps no per-session
-/// registry yet; the summary gives counts per proxy).
-fn show_sess(shared: &Shared) -> String {
-    let mut out = String::new();
-    for (i, p) in shared.config.proxies.iter().enumerate() {
-        let rt = &shared.proxies[i];
-        let fe = rt.feconn.load(Ordering::Relaxed);
-        if p.kind.has_frontend() && fe > 0 {
-            out.push_str(&format!("# frontend {}: {} sessions\n", p.name, fe));
         }
     }
     out

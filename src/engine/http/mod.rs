@@ -227,12 +227,33 @@ pub async fn serve(
                 break;
             }
         };
+        // The request's stream (`show sess`), from its head to the end of
+        // its response; the first one dates from the connection's accept.
+        let (at, at_wall) = if first {
+            (accepted, base.accept)
+        } else {
+            (incoming.started, incoming.started_wall)
+        };
+        let src = base
+            .client
+            .unwrap_or(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let registered = shared.streams.register(super::session::new_stream(
+            shared,
+            fe_idx,
+            base.bind,
+            src,
+            &cli.stream,
+            at,
+            at_wall,
+        ));
+        rep.stream = Some(Arc::clone(&registered.stream));
         // Boxed: a transaction's state is large, and a connection waiting
         // for its next request must not carry it (10,000 idle clients).
         let keep = Box::pin(txn::run(
             shared, fe_idx, &mut cli, dst, rep, incoming, first, &mut own,
         ))
         .await;
+        drop(registered);
         first = false;
         if !keep {
             break;
