@@ -83,6 +83,9 @@ fn account(shared: &Shared, rep: &Report) {
             // Refused by an `http-request deny` (or `tarpit`) rule.
             [b'P', b'R'] | [b'P', b'T'] if !bad => {
                 Counters::inc(&fe.fe.denied_req);
+                if let Some(l) = listener {
+                    Counters::inc(&l.denied_req);
+                }
                 if let Some(b) = be {
                     Counters::inc(&b.be.denied_req);
                 }
