@@ -76,6 +76,7 @@ const C_ST_EMBRYONIC: u32 = 0x100;
 const C_ST_ATTACHED: u32 = 0x200;
 const C_ST_READY: u32 = 0x2000;
 const C_IS_BACK: u32 = 0x8000_0000;
+const S_REOS: u32 = 0x8;
 const S_WANT_KAL: u32 = 0x10;
 const S_WANT_CLO: u32 = 0x40;
 const S_NOT_FIRST: u32 = 0x80;
@@ -315,11 +316,16 @@ pub fn request(
 pub fn response(
     shared: &Shared,
     at: (usize, usize, usize, Option<SocketAddr>),
-    buf: &[u8],
+    conn: &super::io::Conn,
     lim: &super::head::Limits,
     method: &str,
 ) {
     let (fe, be, srv, src) = at;
+    let buf = conn.data();
+    // HAProxy has usually read the server's close with its data
+    // (H1S_F_REOS); a peek tells whether it is there.
+    let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    let closed = conn.eof || matches!(socket2::SockRef::from(&conn.stream).peek(&mut probe), Ok(0));
     // Where and why, from the parser again: this is the error path.
     let (err, stage) = match super::head::parse_response(buf, lim, method) {
         Err(e) => (e.at, e.stage),
@@ -339,7 +345,7 @@ pub fn response(
             // The request went out: the stream is attached and ready, its
             // connection mode processed.
             c_flags: C_IS_BACK | C_ST_READY | C_ST_ATTACHED,
-            s_flags: S_PARSING_ERROR | S_WANT_KAL | S_HAVE_O_CONN,
+            s_flags: S_PARSING_ERROR | S_WANT_KAL | S_HAVE_O_CONN | if closed { S_REOS } else { 0 },
             state,
             m_flags,
             chunk_len: clen,
