@@ -71,6 +71,18 @@ impl FreqCtr {
 
     /// Events over the last second (HAProxy's `read_freq_ctr`).
     pub fn read(&self) -> u32 {
+        (self.total() / u64::from(PERIOD)) as u32
+    }
+
+    /// The same, with its fraction (`read_freq_ctr_flt`, for
+    /// `show info float`).
+    pub fn read_flt(&self) -> f64 {
+        self.total() as f64 / f64::from(PERIOD)
+    }
+
+    /// Events over the last period, times the period in ms
+    /// (`freq_ctr_total`).
+    fn total(&self) -> u64 {
         let tick = self.tick.load(Ordering::Acquire) & !1;
         let mut curr = u64::from(self.curr.load(Ordering::Acquire));
         let mut past = u64::from(self.prev.load(Ordering::Acquire));
@@ -81,10 +93,9 @@ impl FreqCtr {
             curr = 0;
         }
         if curr == 0 && past <= 1 {
-            return past as u32;
+            return past * u64::from(PERIOD);
         }
-        let total = past * remain.max(0) as u64 + curr * u64::from(PERIOD);
-        (total / u64::from(PERIOD)) as u32
+        past * remain.max(0) as u64 + curr * u64::from(PERIOD)
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod captures;
 pub mod check;
 pub mod connect;
 pub mod counters;
@@ -26,6 +27,7 @@ pub mod server;
 pub mod server_state;
 pub mod session;
 pub mod state;
+pub mod streams;
 pub mod takeover;
 pub mod tcp_rules;
 pub mod tls_hello;

@@ -63,6 +63,19 @@ pub struct Report {
     pub term: [u8; 2],
     /// What HTTP logs add (`None` in TCP mode).
     pub http: Option<Box<HttpLog>>,
+    /// The stream `show sess` lists, told of the backend and server
+    /// chosen.
+    pub stream: Option<Arc<super::streams::Stream>>,
+}
+
+impl Report {
+    /// Server `srv` serves the session.
+    fn assign(&mut self, srv: usize) {
+        self.server = Some(srv);
+        if let Some(s) = &self.stream {
+            s.set_server(srv);
+        }
+    }
 }
 
 /// The HTTP part of a log line.
@@ -124,7 +137,7 @@ fn ms(d: Duration) -> i64 {
 }
 
 /// A session past its admission rules, ready for its data phase.
-pub struct Admitted {
+pub struct Admitted<'s> {
     pub client: TcpStream,
     pub frontend: usize,
     pub bind: usize,
@@ -136,6 +149,8 @@ pub struct Admitted {
     pub inspected: tcp_rules::Inspected,
     /// When the connection was accepted.
     pub start: Instant,
+    /// A TCP session's entry in `show sess`.
+    registered: Option<super::streams::Registered<'s>>,
 }
 
 /// Serves an accepted connection. `acc` comes boxed: a future keeps room
@@ -155,36 +170,23 @@ pub async fn serve(shared: Arc<Shared>, acc: Box<Accepted>) {
         super::http::serve(&shared, a).await;
         return;
     }
+    Box::pin(tcp_session(&shared, a)).await;
+}
+
+/// A TCP-mode session after admission, to its log line.
+async fn tcp_session(shared: &Arc<Shared>, a: Admitted<'_>) {
     let Admitted {
         client,
         frontend,
         bind,
         slots,
         _active,
-        rep,
+        mut rep,
         announced,
         inspected,
         start,
+        registered,
     } = a;
-    Box::pin(tcp_session(
-        &shared, frontend, bind, slots, client, rep, announced, inspected, start,
-    ))
-    .await;
-}
-
-/// A TCP-mode session after admission, to its log line.
-#[allow(clippy::too_many_arguments)]
-async fn tcp_session(
-    shared: &Arc<Shared>,
-    frontend: usize,
-    bind: usize,
-    slots: Slots,
-    client: TcpStream,
-    mut rep: Report,
-    announced: Option<SocketAddr>,
-    inspected: tcp_rules::Inspected,
-    start: Instant,
-) {
     let dst = match announced {
         Some(d) => Dst::known(Some(d)),
         None => Dst::of(&client),
@@ -197,12 +199,13 @@ async fn tcp_session(
     drop(client);
     drop(slots);
     super::events::session_end(shared, &rep);
+    drop(registered);
 }
 
 /// Admission: `tcp-request connection`, the PROXY header, `tcp-request
 /// session` and the frontend's `tcp-request content` rules. None when
 /// the session ends there (refused, or a broken PROXY header).
-async fn admit(shared: &Arc<Shared>, acc: Accepted) -> Option<Admitted> {
+async fn admit(shared: &Arc<Shared>, acc: Accepted) -> Option<Admitted<'_>> {
     let start = Instant::now();
     let mut rep = Report {
         accept: std::time::SystemTime::now(),
@@ -221,6 +224,7 @@ async fn admit(shared: &Arc<Shared>, acc: Accepted) -> Option<Admitted> {
         redispatched: false,
         term: *b"--",
         http: None,
+        stream: None,
     };
     let fe_rt = &shared.proxies[acc.frontend];
     let fe = shared.proxy_cfg(acc.frontend);
@@ -306,6 +310,21 @@ async fn admit(shared: &Arc<Shared>, acc: Accepted) -> Option<Admitted> {
             return None;
         }
     }
+    // A TCP-mode stream lives as long as its connection; HTTP mode has
+    // one per request (`http::serve`).
+    let registered = (fe.mode == Mode::Tcp).then(|| {
+        let r = shared.streams.register(new_stream(
+            shared,
+            acc.frontend,
+            acc.bind,
+            rep.client.unwrap_or(acc.peer),
+            &client,
+            start,
+            rep.accept,
+        ));
+        rep.stream = Some(Arc::clone(&r.stream));
+        r
+    });
     // `tcp-request content`: may wait for the first bytes. Boxed, as every
     // wait that only some sessions have: the session's own future is what
     // each idle connection costs.
@@ -354,6 +373,7 @@ async fn admit(shared: &Arc<Shared>, acc: Accepted) -> Option<Admitted> {
         announced,
         inspected,
         start,
+        registered,
     })
 }
 
@@ -393,6 +413,29 @@ async fn serve_tcp(
         rep.local = dst.get();
     }
     rep.tt = ms(start.elapsed());
+}
+
+/// What `show sess` knows of a new stream of frontend `fe`: a `listen`
+/// section starts as its own backend, a `frontend` with none.
+pub fn new_stream(
+    shared: &Shared,
+    fe: usize,
+    bind: usize,
+    src: SocketAddr,
+    client: &TcpStream,
+    accept: Instant,
+    accept_wall: std::time::SystemTime,
+) -> super::streams::NewStream {
+    use std::os::fd::AsRawFd;
+    super::streams::NewStream {
+        origin: super::streams::Origin::Tcp(src),
+        frontend: Some(fe),
+        bind,
+        backend: shared.proxy_cfg(fe).kind.has_backend().then_some(fe),
+        fd: client.as_raw_fd(),
+        accept,
+        accept_wall,
+    }
 }
 
 /// Runs proxy `px`'s `tcp-request content` rules on the client's first
@@ -633,6 +676,9 @@ pub async fn establish_reusing(
 ) -> Option<(usize, TcpStream)> {
     let be = shared.proxy_cfg(be_idx);
     let be_rt = &shared.proxies[be_idx];
+    if let Some(s) = &rep.stream {
+        s.set_backend(be_idx);
+    }
     let client_addr = rep.client;
     let queue_start = Instant::now();
     if be.servers.is_empty() {
@@ -658,7 +704,7 @@ pub async fn establish_reusing(
         }
     };
     rep.tw = ms(queue_start.elapsed());
-    rep.server = Some(srv_idx);
+    rep.assign(srv_idx);
     be_rt.servers[srv_idx].counters.new_stream();
     if direct.is_none() {
         Counters::inc(&be_rt.be.cum_lbconn);
@@ -703,7 +749,7 @@ pub async fn establish_reusing(
                         *b"SC"
                     };
                     release_server(shared, be_idx, srv_idx);
-                    rep.server = Some(srv_idx);
+                    rep.assign(srv_idx);
                     return None;
                 }
                 attempts_left -= 1;
@@ -739,7 +785,7 @@ pub async fn establish_reusing(
                             same_server = i == srv_idx;
                             srv_idx = i;
                             rep.redispatched = true;
-                            rep.server = Some(i);
+                            rep.assign(i);
                         }
                         Acquire::NoServer => {
                             super::events::no_server(shared, be_idx);

@@ -263,6 +263,10 @@ pub struct Shared {
     pub threads: usize,
     pub global: GlobalRt,
     pub proxies: Vec<ProxyRt>,
+    /// Each proxy's last invalid request and response (`show errors`).
+    pub captures: super::captures::Captures,
+    /// The streams in progress (`show sess`).
+    pub streams: super::streams::Streams,
 }
 
 impl Shared {
@@ -291,6 +295,8 @@ impl Shared {
             },
             threads,
             proxies,
+            captures: super::captures::Captures::new(config.proxies.len()),
+            streams: Default::default(),
             config,
         }
     }

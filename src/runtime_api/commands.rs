@@ -4,9 +4,9 @@
 use super::Session;
 use crate::config::model::CliLevel;
 use crate::engine::admin;
-use crate::engine::server::{CheckResult, CheckStatus, OpState};
+use crate::engine::server::{CheckResult, CheckStatus};
 use crate::engine::state::Shared;
-use crate::stats::{self, View, csv::Filter};
+use crate::stats;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -146,6 +146,12 @@ const COMMANDS: &[Cmd] = &[
         User,
     ),
     cmd(
+        &["show", "schema", "json"],
+        "show schema json",
+        "report schema used for stats",
+        User,
+    ),
+    cmd(
         &["show", "servers", "state"],
         "show servers state [<backend>]",
         "dump volatile server information (all or for a single backend)",
@@ -278,8 +284,9 @@ pub fn run(shared: &Arc<Shared>, sess: &mut Session, words: &[String]) -> String
     let args = &w[c.words.len()..];
     match c.words {
         ["show", "version"] => format!("{}\n", stats::info::version()),
-        ["show", "info"] => stats::info::render(shared),
-        ["show", "stat"] => show_stat(shared, sess, args),
+        ["show", "info"] => super::show::info(shared, args),
+        ["show", "stat"] => super::show::stat(shared, sess, args),
+        ["show", "schema", "json"] => stats::json::SCHEMA.to_string(),
         ["show", "backend"] => {
             let mut out = String::from("# name\n");
             for p in shared
@@ -294,8 +301,8 @@ pub fn run(shared: &Arc<Shared>, sess: &mut Session, words: &[String]) -> String
             out
         }
         ["show", "servers", "state"] => servers_state(shared, args.first().copied()),
-        ["show", "sess"] => show_sess(shared),
-        ["show", "errors"] => show_errors(),
+        ["show", "sess"] => super::sessions::show(shared, sess, args),
+        ["show", "errors"] => super::errors::show(shared, args),
         ["show", "cli", "level"] => format!("{}\n", level_name(sess.level)),
         ["operator"] => {
             sess.level = sess.level.min(Operator);
@@ -582,72 +589,6 @@ fn frontend_state(shared: &Shared, verb: &str, name: Option<&str>) -> String {
     String::new()
 }
 
-/// `show stat [PROXY TYPE SID] [up|no-maint|desc]`.
-fn show_stat(shared: &Shared, sess: &Session, args: &[&str]) -> String {
-    let mut filter = Filter::ALL;
-    let mut rest = args;
-    if args.first() == Some(&"domain") {
-        match args.get(1) {
-            Some(&"proxy") => rest = &args[2..],
-            _ => return "Invalid statistics domain.\n".into(),
-        }
-    }
-    if let Some(first) = rest.first()
-        && !["up", "no-maint", "desc", "json", "typed"].contains(first)
-    {
-        if *first != "-1" {
-            let iid = first.parse::<u32>().ok().or_else(|| {
-                shared
-                    .config
-                    .proxies
-                    .iter()
-                    .find(|p| p.name == *first)
-                    .map(|p| p.uuid)
-            });
-            match iid {
-                Some(i) => filter.iid = Some(i),
-                None => return "No such proxy.\n".into(),
-            }
-        }
-        let t = rest
-            .get(1)
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(-1);
-        if t != -1 {
-            filter.types = Some(t as u32);
-        }
-        let s = rest
-            .get(2)
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(-1);
-        if s != -1 {
-            filter.sid = Some(s as u32);
-        }
-        rest = &rest[rest.len().min(3)..];
-    }
-    if rest.iter().any(|a| *a == "json" || *a == "typed") {
-        return "rproxy: 'show stat json' and 'typed' are not supported yet; use the CSV form.\n"
-            .into();
-    }
-    let up_only = rest.contains(&"up");
-    let no_maint = rest.contains(&"no-maint");
-    let view = View {
-        legends: sess.level >= Operator,
-    };
-    let rows: Vec<_> = stats::rows(shared, view)
-        .into_iter()
-        .filter(|r| {
-            let Some(s) = r.srv else { return true };
-            let sv = &shared.proxies[r.px].servers[s];
-            if up_only && (sv.op() == OpState::Stopped || sv.in_maint()) {
-                return false;
-            }
-            !(no_maint && sv.in_maint())
-        })
-        .collect();
-    stats::csv::render(&rows, filter)
-}
-
 /// HAProxy's `HCHK_STATUS_*` numbers, as server-state files store them.
 fn check_status_number(s: CheckStatus) -> u32 {
     match s {
@@ -735,23 +676,4 @@ pub fn servers_state(shared: &Shared, backend: Option<&str>) -> String {
         }
     }
     out
-}
-
-/// `show sess`: one line per session (rproxy keeps no per-session
-/// registry yet; the summary gives counts per proxy).
-fn show_sess(shared: &Shared) -> String {
-    let mut out = String::new();
-    for (i, p) in shared.config.proxies.iter().enumerate() {
-        let rt = &shared.proxies[i];
-        let fe = rt.feconn.load(Ordering::Relaxed);
-        if p.kind.has_frontend() && fe > 0 {
-            out.push_str(&format!("# frontend {}: {} sessions\n", p.name, fe));
-        }
-    }
-    out
-}
-
-/// `show errors`: rproxy does not capture invalid messages yet.
-fn show_errors() -> String {
-    "Total events captured on [-] : 0\n".into()
 }

@@ -4,10 +4,15 @@
 //! answer ended by an empty line, with the socket's access level.
 
 pub(crate) mod commands;
+mod errors;
+mod sessions;
+mod show;
 
 use crate::config::address::Endpoint;
 use crate::config::model::{CliLevel, Config, StatsSocket};
 use crate::engine::state::Shared;
+use crate::engine::streams::{NewStream, Origin};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,10 +138,12 @@ pub fn start(shared: Arc<Shared>, bound: Vec<Bound>) {
                     shared.config.global.stats_maxconn.max(1) as usize,
                 ));
                 let mut tasks = Vec::new();
-                for b in bound {
+                // HAProxy numbers the stats sockets' listeners from 1.
+                for (luid, b) in (1..).zip(bound) {
                     tasks.push(tokio::spawn(accept_loop(
                         Arc::clone(&shared),
                         b,
+                        luid,
                         Arc::clone(&limit),
                     )));
                 }
@@ -153,7 +160,7 @@ pub fn start(shared: Arc<Shared>, bound: Vec<Bound>) {
     }
 }
 
-async fn accept_loop(shared: Arc<Shared>, b: Bound, limit: Arc<tokio::sync::Semaphore>) {
+async fn accept_loop(shared: Arc<Shared>, b: Bound, luid: u32, limit: Arc<tokio::sync::Semaphore>) {
     match b {
         Bound::Unix(l, level) => {
             let Ok(l) = tokio::net::UnixListener::from_std(l) else {
@@ -171,8 +178,10 @@ async fn accept_loop(shared: Arc<Shared>, b: Bound, limit: Arc<tokio::sync::Sema
                         .cli_sessions
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let sh = Arc::clone(&shared);
+                    let origin = Origin::Unix { luid };
                     tokio::spawn(async move {
-                        serve(&sh, s, level).await;
+                        let fd = s.as_raw_fd();
+                        serve(&sh, s, level, (origin, fd)).await;
                         drop(permit);
                     });
                 }
@@ -186,7 +195,7 @@ async fn accept_loop(shared: Arc<Shared>, b: Bound, limit: Arc<tokio::sync::Sema
                 let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
                     return;
                 };
-                if let Ok((s, _)) = l.accept().await {
+                if let Ok((s, peer)) = l.accept().await {
                     // A stream in HAProxy's `CumReq`.
                     shared
                         .global
@@ -195,7 +204,8 @@ async fn accept_loop(shared: Arc<Shared>, b: Bound, limit: Arc<tokio::sync::Sema
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let sh = Arc::clone(&shared);
                     tokio::spawn(async move {
-                        serve(&sh, s, level).await;
+                        let fd = s.as_raw_fd();
+                        serve(&sh, s, level, (Origin::Tcp(peer), fd)).await;
                         drop(permit);
                     });
                 }
@@ -211,19 +221,33 @@ pub struct Session {
     pub timeout: Duration,
     /// Set by `quit`.
     pub quit: bool,
+    /// This connection's own stream (`show sess` lists it too).
+    pub stream: u32,
 }
 
 /// Runs a CLI connection: reads command lines, answers each command.
+/// `from`: the client and its socket, for `show sess`.
 async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     shared: &Arc<Shared>,
     mut sock: S,
     level: CliLevel,
+    from: (Origin, i32),
 ) {
+    let registered = shared.streams.register(NewStream {
+        origin: from.0,
+        frontend: None,
+        bind: 0,
+        backend: None,
+        fd: from.1,
+        accept: std::time::Instant::now(),
+        accept_wall: std::time::SystemTime::now(),
+    });
     let mut sess = Session {
         level,
         interactive: false,
         timeout: shared.config.global.stats_timeout,
         quit: false,
+        stream: registered.stream.id,
     };
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 4096];

@@ -38,8 +38,9 @@ impl Filter {
                 return false;
             }
         }
+        // A sid selects among servers and listeners alike.
         if let Some(sid) = self.sid
-            && r.kind == RowType::Server
+            && matches!(r.kind, RowType::Server | RowType::Listener)
             && r.get("sid").as_u64() != u64::from(sid)
         {
             return false;

@@ -6,23 +6,35 @@ use crate::engine::counters::{Counters, FreqCtr};
 use crate::engine::state::Shared;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-static STARTED: OnceLock<(Instant, u64)> = OnceLock::new();
+static STARTED: OnceLock<(Instant, Duration)> = OnceLock::new();
 
 /// Records the process start (first call wins).
 pub fn mark_start() {
     STARTED.get_or_init(|| {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+            .unwrap_or_default();
         (Instant::now(), wall)
     });
 }
 
-fn started() -> (Instant, u64) {
+/// When the process started: monotonic, and since the Unix epoch.
+fn started() -> (Instant, Duration) {
     mark_start();
-    STARTED.get().copied().unwrap_or((Instant::now(), 0))
+    STARTED
+        .get()
+        .copied()
+        .unwrap_or((Instant::now(), Duration::ZERO))
+}
+
+/// A float as HAProxy prints one (`%f`, then `flt_trim`): six decimals
+/// with the trailing zeros, and a bare trailing point, removed.
+pub fn flt(v: f64) -> String {
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0');
+    s.strip_suffix('.').unwrap_or(s).to_string()
 }
 
 /// Process-wide rates, fed on accept (`ConnRate`, `SessRate`), and the
@@ -70,10 +82,18 @@ fn cpu_seconds() -> f64 {
 
 /// The `(key, value)` pairs in HAProxy's order.
 pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
+    fields_with(shared, false)
+}
+
+/// As `fields`; with `float` (`show info float`), uptimes and rates are
+/// given as floats, as HAProxy's `STAT_USE_FLOAT` gives them.
+pub fn fields_with(shared: &Shared, float: bool) -> Vec<(&'static str, String)> {
     let g = &shared.global;
     let cfg = &shared.config.global;
     let (t0, wall) = started();
     let up = t0.elapsed().as_secs();
+    // Integer or float, as `float` asks.
+    let num = |int: u64, f: f64| if float { flt(f) } else { int.to_string() };
     let threads = shared.threads.max(1);
     let nofile = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_or(0, |(soft, _)| soft);
@@ -100,6 +120,13 @@ pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
         .sum::<u64>()
         + g.rates.cli_sessions.load(Ordering::Relaxed);
     let sess_rate = sum(&|c| u64::from(c.sess_per_sec.read()));
+    let sess_rate_flt: f64 = shared
+        .proxies
+        .iter()
+        .zip(&shared.config.proxies)
+        .filter(|(_, p)| p.kind.has_frontend())
+        .map(|(rt, _)| rt.fe.sess_per_sec.read_flt())
+        .sum();
     let bytes_out = sum(&|c| Counters::get(&c.bytes_out));
     let listeners: usize = shared
         .config
@@ -126,7 +153,7 @@ pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
         ("Process_num", "1".into()),
         ("Pid", std::process::id().to_string()),
         ("Uptime", uptime_text(up)),
-        ("Uptime_sec", up.to_string()),
+        ("Uptime_sec", num(up, t0.elapsed().as_secs_f64())),
         ("Memmax_MB", "0".into()),
         ("PoolAlloc_MB", "0".into()),
         ("PoolUsed_MB", "0".into()),
@@ -144,10 +171,10 @@ pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
         ("Maxpipes", cfg.maxpipes.unwrap_or(0).to_string()),
         ("PipesUsed", "0".into()),
         ("PipesFree", "0".into()),
-        ("ConnRate", conn_rate.to_string()),
+        ("ConnRate", num(conn_rate, g.rates.conn.read_flt())),
         ("ConnRateLimit", cfg.maxconnrate.unwrap_or(0).to_string()),
         ("MaxConnRate", conn_max.to_string()),
-        ("SessRate", sess_rate.to_string()),
+        ("SessRate", num(sess_rate, sess_rate_flt)),
         ("SessRateLimit", cfg.maxsessrate.unwrap_or(0).to_string()),
         ("MaxSessRate", conn_max.to_string()),
     ];
@@ -166,6 +193,7 @@ pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
         "CompressBpsOut",
         "CompressBpsRateLim",
     ] {
+        // "0" either way: `flt` prints a zero float as HAProxy does.
         out.push((k, "0".into()));
     }
     out.extend([
@@ -204,7 +232,7 @@ pub fn fields(shared: &Shared) -> Vec<(&'static str, String)> {
         ("Memmax_bytes", "0".into()),
         ("PoolAlloc_bytes", "0".into()),
         ("PoolUsed_bytes", "0".into()),
-        ("Start_time_sec", wall.to_string()),
+        ("Start_time_sec", num(wall.as_secs(), wall.as_secs_f64())),
         ("Tainted", "0".into()),
     ]);
     out
@@ -222,12 +250,44 @@ pub fn node_name(shared: &Shared) -> String {
 
 /// `show info`'s text: `Key: value` lines.
 pub fn render(shared: &Shared) -> String {
-    let mut out = String::new();
-    for (k, v) in fields(shared) {
-        out.push_str(k);
-        out.push_str(": ");
-        out.push_str(&v);
-        out.push('\n');
+    render_with(shared, super::Format::Plain, false, false)
+}
+
+/// `show info [typed|json] [desc] [float]`: `desc` appends each field's
+/// description (plain and typed forms only, as in HAProxy), `float` gives
+/// uptimes and rates with their fractions.
+pub fn render_with(shared: &Shared, format: super::Format, desc: bool, float: bool) -> String {
+    let fields = fields_with(shared, float);
+    match format {
+        super::Format::Typed => super::typed::info(&fields, desc, float),
+        super::Format::Json => super::json::info(&fields, float),
+        super::Format::Plain => {
+            let mut out = String::new();
+            for (k, v) in &fields {
+                out.push_str(k);
+                out.push_str(": ");
+                out.push_str(v);
+                if desc && let Some(f) = super::meta::info_field(k) {
+                    out.push_str(":\"");
+                    out.push_str(f.desc);
+                    out.push('"');
+                }
+                out.push('\n');
+            }
+            out
+        }
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flt;
+
+    #[test]
+    fn floats_print_as_haproxy_trims_them() {
+        assert_eq!(flt(7.867621), "7.867621");
+        assert_eq!(flt(11.0), "11");
+        assert_eq!(flt(0.0), "0");
+        assert_eq!(flt(2.5), "2.5");
+    }
 }

@@ -1,13 +1,17 @@
 //! Statistics as HAProxy 2.6 reports them: one row per frontend, listener
 //! (`option socket-stats`), server and backend, with `show stat`'s columns
 //! in its order. The rows are built from the engine's counters on demand;
-//! `csv`, `info`, `html` and `prometheus` render them.
+//! `csv`, `typed`, `json`, `info`, `html` and `prometheus` render them,
+//! `meta` describes each field (type, tags, description).
 
 pub mod csv;
 pub mod html;
 pub mod info;
+pub mod json;
+pub mod meta;
 pub mod page;
 pub mod prometheus;
+pub mod typed;
 
 use crate::config::model::{Mode, Proxy};
 use crate::engine::counters::Counters;
@@ -154,6 +158,47 @@ impl Row {
     }
 }
 
+/// How `show stat` / `show info` (and the page's `;csv`, `;typed`,
+/// `;json`) print: HAProxy's default form (CSV, `Key: value`), `typed`,
+/// or `json`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Plain,
+    Typed,
+    Json,
+}
+
+/// Whether `up` (`STAT_HIDE_DOWN`) or `no-maint` (`STAT_HIDE_MAINT`)
+/// hides server `s` of proxy `px`. `up` keeps a stopped server whose
+/// checks are on their way up (HAProxy's "DOWN and not changing state").
+pub fn hidden(shared: &Shared, px: usize, s: usize, up: bool, no_maint: bool) -> bool {
+    let sv = &shared.proxies[px].servers[s];
+    let (rp, rs) = check_ref(shared, px, s);
+    let tracked = &shared.proxies[rp].servers[rs];
+    // A server tracking one in maintenance is in maintenance too
+    // (HAProxy's SRV_ADMF_IMAINT).
+    if sv.in_maint() || tracked.in_maint() {
+        return up || no_maint;
+    }
+    if !up || sv.op() != OpState::Stopped {
+        return false;
+    }
+    let st = tracked.lock_status();
+    !st.checking || st.health == 0
+}
+
+/// The backend `status` under `up` or `no-maint`: HAProxy appends how
+/// many of the servers are not stopped, out of all, e.g. `UP (2/5)`.
+pub fn count_servers_in_status(shared: &Shared, rows: &mut [Row]) {
+    for r in rows.iter_mut().filter(|r| r.kind == RowType::Backend) {
+        let sums = backend_sums(shared, r.px);
+        if let Field::S(st) = &mut r.fields[col("status")] {
+            let _ = write!(st, " ({}/{})", sums.up, sums.total);
+        }
+    }
+}
+
 /// What a reader may see: `show stat` from an operator socket, the stats
 /// page, or a user-level socket (no addresses nor cookies).
 #[derive(Clone, Copy, Debug, Default)]
@@ -178,7 +223,7 @@ pub fn proxy_rows(shared: &Shared, i: usize, p: &Proxy, view: View, out: &mut Ve
         out.push(frontend(shared, i, p, rt));
         if p.options.socket_stats {
             for b in 0..p.binds.len() {
-                out.push(listener(shared, i, p, rt, b));
+                out.push(listener(shared, i, p, rt, b, view));
             }
         }
     }
@@ -286,7 +331,7 @@ pub fn frontend_status(shared: &Shared, i: usize) -> &'static str {
     }
 }
 
-fn listener(shared: &Shared, i: usize, p: &Proxy, rt: &ProxyRt, b: usize) -> Row {
+fn listener(shared: &Shared, i: usize, p: &Proxy, rt: &ProxyRt, b: usize, view: View) -> Row {
     let bind = &p.binds[b];
     let l = &rt.listeners[b];
     let c = &l.counters;
@@ -308,7 +353,10 @@ fn listener(shared: &Shared, i: usize, p: &Proxy, rt: &ProxyRt, b: usize) -> Row
     r.s("status", frontend_status(shared, i));
     r.c("wrew", &c.failed_rewrites);
     r.c("eint", &c.internal_errors);
-    if let Some(a) = bind.addrs.first() {
+    // Like servers' addresses, only for readers allowed legends.
+    if view.legends
+        && let Some(a) = bind.addrs.first()
+    {
         r.s("addr", a.to_string());
     }
     r.modules(None);

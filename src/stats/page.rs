@@ -1,5 +1,6 @@
 //! The stats page of an HTTP proxy (`stats enable`, `stats uri`): Basic
-//! authentication, the HTML report or `;csv`, `;up`, `;norefresh`,
+//! authentication, the HTML report or `;csv`, `;typed`, `;json`,
+//! `;json-schema`, `;up`, `;norefresh`,
 //! `;no-maint`, and the admin form's POST (`stats admin if …`), answered
 //! as HAProxy answers them.
 
@@ -19,6 +20,9 @@ pub fn matches(cfg: &StatsCfg, uri: &[u8]) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub csv: bool,
+    /// `;typed` or `;json` (over `;csv`); `json_schema` over them all.
+    pub format: super::Format,
+    pub json_schema: bool,
     pub up: bool,
     pub no_maint: bool,
     pub norefresh: bool,
@@ -29,9 +33,13 @@ pub struct Options {
 pub fn options(cfg: &StatsCfg, uri: &[u8]) -> Options {
     let rest = String::from_utf8_lossy(&uri[cfg.uri.len().min(uri.len())..]).into_owned();
     let mut o = Options::default();
+    let (mut typed, mut json) = (false, false);
     for part in rest.split([';', '?', '&']) {
         match part {
             "csv" => o.csv = true,
+            "typed" => typed = true,
+            "json" => json = true,
+            "json-schema" => o.json_schema = true,
             "up" => o.up = true,
             "no-maint" => o.no_maint = true,
             "norefresh" => o.norefresh = true,
@@ -43,6 +51,13 @@ pub fn options(cfg: &StatsCfg, uri: &[u8]) -> Options {
                 }
             }
         }
+    }
+    // HAProxy looks for each option in turn, later ones overriding:
+    // csv, typed, json, json-schema.
+    if json {
+        o.format = super::Format::Json;
+    } else if typed {
+        o.format = super::Format::Typed;
     }
     o
 }
@@ -131,13 +146,22 @@ pub fn serve(
         return reply::builtin(405);
     }
     let mut headers = vec![hdr("cache-control", "no-cache")];
-    let view = View { legends: true };
-    let (ctype, body) = if opts.csv {
+    // Addresses, cookies and algorithms only with `stats show-legends`.
+    let view = View {
+        legends: cfg.show_legends,
+    };
+    let (ctype, body) = if opts.json_schema {
+        ("application/json", super::json::SCHEMA.as_bytes().to_vec())
+    } else if opts.format != super::Format::Plain || opts.csv {
         let rows = filtered_rows(shared, cfg, &opts, view);
-        (
-            "text/plain",
-            super::csv::render(&rows, super::csv::Filter::ALL).into_bytes(),
-        )
+        match opts.format {
+            super::Format::Json => ("application/json", super::json::stat(&rows).into_bytes()),
+            super::Format::Typed => ("text/plain", super::typed::stat(&rows, false).into_bytes()),
+            super::Format::Plain => (
+                "text/plain",
+                super::csv::render(&rows, super::csv::Filter::ALL).into_bytes(),
+            ),
+        }
     } else {
         let rows = filtered_rows(shared, cfg, &opts, view);
         (
@@ -153,8 +177,17 @@ pub fn serve(
 }
 
 /// Rows of the proxies `stats scope` lets the page show, without the
-/// servers `;up` or `;no-maint` hide.
+/// servers `;up` or `;no-maint` hide (backends then count their servers
+/// in `status`).
 fn filtered_rows(shared: &Shared, cfg: &StatsCfg, o: &Options, view: View) -> Vec<super::Row> {
+    let mut rows = kept_rows(shared, cfg, o, view);
+    if o.up || o.no_maint {
+        super::count_servers_in_status(shared, &mut rows);
+    }
+    rows
+}
+
+fn kept_rows(shared: &Shared, cfg: &StatsCfg, o: &Options, view: View) -> Vec<super::Row> {
     super::rows(shared, view)
         .into_iter()
         .filter(|r| {
@@ -167,10 +200,8 @@ fn filtered_rows(shared: &Shared, cfg: &StatsCfg, o: &Options, view: View) -> Ve
                 .is_none_or(|s| shared.config.proxies[r.px].name.contains(s.as_str()))
         })
         .filter(|r| {
-            let Some(s) = r.srv else { return true };
-            let sv = &shared.proxies[r.px].servers[s];
-            let down = sv.op() == crate::engine::server::OpState::Stopped || sv.in_maint();
-            !(o.up && down || o.no_maint && sv.in_maint())
+            r.srv
+                .is_none_or(|s| !super::hidden(shared, r.px, s, o.up, o.no_maint))
         })
         .collect()
 }

@@ -28,12 +28,77 @@ fn is_spht(b: u8) -> bool {
 pub struct Invalid {
     /// 400 for requests (502 for responses), 413, 422.
     pub status: u16,
-    /// Offset of the offending byte, for `show errors`.
+    /// Offset of the offending byte, for `show errors`: where HAProxy's
+    /// parser reports it.
     pub at: usize,
+    pub stage: Stage,
+}
+
+/// Which of HAProxy's checks refuses a message: `show errors` reports
+/// the parser state and flags each one leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// A byte the syntax does not allow, seen as it arrives.
+    Byte,
+    /// A header field's value, once its line is complete (Content-Length,
+    /// Transfer-Encoding, a second Host).
+    Header,
+    /// The request's authority against its Host header, after the last
+    /// header line.
+    Authority,
+    /// The whole head (codings of a request not ending with chunked).
+    Head,
+    /// The start line's version, once the head is in (HTTP/0.9 included).
+    Version,
+    /// After the head: its framing against the method, the first chunk.
+    Body,
 }
 
 fn bad(at: usize) -> Invalid {
-    Invalid { status: 400, at }
+    bad_in(Stage::Byte, at)
+}
+
+fn bad_in(stage: Stage, at: usize) -> Invalid {
+    Invalid {
+        status: 400,
+        at,
+        stage,
+    }
+}
+
+/// Where the parts of a head start, for the offsets of `Invalid`.
+struct Offsets {
+    /// The start line.
+    start: usize,
+    /// Past the empty line ending the head.
+    end: usize,
+    /// The URI (requests) and the version (or, without one, the line end).
+    uri: usize,
+    version: usize,
+    /// The value of each header field, in order.
+    values: Vec<usize>,
+}
+
+impl Offsets {
+    /// The URI and version offsets of the start line at `start`.
+    fn new(buf: &[u8], start: usize, response: bool) -> Offsets {
+        let word = |i: usize| {
+            i + buf[i..]
+                .iter()
+                .take_while(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .count()
+        };
+        let spaces = |i: usize| i + buf[i..].iter().take_while(|b| is_spht(**b)).count();
+        let uri = spaces(word(start));
+        let version = if response { start } else { spaces(word(uri)) };
+        Offsets {
+            start,
+            end: start,
+            uri,
+            version,
+            values: Vec::new(),
+        }
+    }
 }
 
 /// Body framing of a message.
@@ -240,10 +305,7 @@ pub fn parse_request(buf: &[u8], lim: &Limits) -> Result<Parsed, Invalid> {
 /// Parses a response head; `method` is the request's (HEAD and CONNECT
 /// change the framing).
 pub fn parse_response(buf: &[u8], lim: &Limits, method: &str) -> Result<Parsed, Invalid> {
-    parse(buf, lim, true, Some(method)).map_err(|e| Invalid {
-        status: 502,
-        at: e.at,
-    })
+    parse(buf, lim, true, Some(method)).map_err(|e| Invalid { status: 502, ..e })
 }
 
 /// A byte-level cursor over one head.
@@ -269,7 +331,8 @@ impl Cur<'_> {
                     self.i += 2;
                     Ok(true)
                 } else {
-                    Err(bad(self.i))
+                    // HAProxy expects the LF there and reports that byte.
+                    Err(bad(self.i + 1))
                 }
             }
             _ => Ok(false),
@@ -313,6 +376,7 @@ fn parse(
         return Ok(Parsed::Partial);
     };
     let (line, http09) = line;
+    let mut offsets = Offsets::new(buf, head_start, response);
     let mut headers: Vec<Header> = Vec::new();
     if !http09 {
         loop {
@@ -322,16 +386,23 @@ fn parse(
                 Some(b'\r' | b'\n') => {
                     let at = c.i;
                     if c.peek() == Some(b'\r') && c.b.get(c.i + 1) != Some(&b'\n') {
-                        return Err(bad(at));
+                        return Err(bad(at + 1));
                     }
                     c.eol()?;
                     break;
                 }
                 _ => {}
             }
+            let line_start = c.i;
             match header_line(&mut c, headers.is_empty())? {
                 None => return Ok(Parsed::Partial),
-                Some(HeaderLine::Field(h)) => headers.push(h),
+                Some(HeaderLine::Field(h)) => {
+                    let v = line_start + h.name.len() + 1;
+                    offsets
+                        .values
+                        .push(v + buf[v..].iter().take_while(|b| is_spht(**b)).count());
+                    headers.push(h);
+                }
                 Some(HeaderLine::Fold(extra)) => {
                     // obs-fold: the previous value continues, line end
                     // turned into spaces.
@@ -355,7 +426,8 @@ fn parse(
     for h in &mut headers {
         trim_lws(&mut h.value);
     }
-    let head = finish(line, headers, response, method, http09, lim, head_start)?;
+    offsets.end = len;
+    let head = finish(line, headers, response, method, http09, lim, &offsets)?;
     Ok(Parsed::Done(head, len))
 }
 
@@ -564,7 +636,7 @@ fn header_line(c: &mut Cur<'_>, first: bool) -> Result<Option<HeaderLine>, Inval
                     return Ok(None);
                 }
                 if c.b[c.i + 1] != b'\n' {
-                    return Err(bad(c.i));
+                    return Err(bad(c.i + 1));
                 }
                 break;
             }
@@ -649,8 +721,9 @@ fn finish(
     method: Option<&str>,
     http09: bool,
     lim: &Limits,
-    at: usize,
+    off: &Offsets,
 ) -> Result<Head, Invalid> {
+    let at = off.start;
     let mut flags = Flags::default();
     let version = match &line {
         Line::Request { version, .. } | Line::Response { version, .. } => version.clone(),
@@ -663,20 +736,22 @@ fn finish(
         && version[6] == b'.'
         && version[7].is_ascii_digit();
     if http09 || !ok_version {
-        return Err(bad(at));
+        return Err(bad_in(Stage::Version, off.version));
     }
     flags.ver11 = version[5] > b'1' || (version[5] == b'1' && version[7] >= b'1');
 
     let mut headers: Vec<Header> = Vec::with_capacity(raw.len());
     let mut body_len: Option<u64> = None;
     let mut host: Option<Vec<u8>> = None;
-    for h in raw {
+    let mut host_at = None;
+    for (k, h) in raw.into_iter().enumerate() {
+        let value_at = bad_in(Stage::Header, off.values.get(k).copied().unwrap_or(at));
         if headers.len() >= lim.max_headers {
             return Err(bad(at));
         }
         let name = h.name.as_str();
         if name.eq_ignore_ascii_case("content-length") {
-            let n = content_length(&h.value, body_len).map_err(|()| bad(at))?;
+            let n = content_length(&h.value, body_len).map_err(|()| value_at)?;
             if body_len.is_some() {
                 continue; // a duplicate of an equal value
             }
@@ -699,13 +774,13 @@ fn finish(
                 flags.chnk = false;
                 if item.eq_ignore_ascii_case(b"chunked") {
                     if flags.te_chunked {
-                        return Err(bad(at));
+                        return Err(value_at);
                     }
                     flags.te_chunked = true;
                     flags.chnk = true;
                 } else {
                     if !response && flags.te_chunked {
-                        return Err(bad(at));
+                        return Err(value_at);
                     }
                     flags.te_other = true;
                 }
@@ -757,8 +832,11 @@ fn finish(
         if !response && name.eq_ignore_ascii_case("host") {
             match &host {
                 Some(prev) if prev.eq_ignore_ascii_case(&h.value) => continue,
-                Some(_) => return Err(bad(at)),
-                None => host = Some(h.value.clone()),
+                Some(_) => return Err(value_at),
+                None => {
+                    host = Some(h.value.clone());
+                    host_at = off.values.get(k).copied();
+                }
             }
         }
         headers.push(h);
@@ -788,7 +866,12 @@ fn finish(
         return Err(bad(at));
     }
     if !response {
-        authority_checks(&line, host.as_deref(), at)?;
+        // HAProxy points at the Host value, else at the URI.
+        let at = host_at.unwrap_or(off.uri);
+        authority_checks(&line, host.as_deref(), at).map_err(|e| Invalid {
+            stage: Stage::Authority,
+            ..e
+        })?;
         normalize_default_port(&mut line, &mut headers);
     }
     // Transfer-Encoding wins over Content-Length, which is removed; the
@@ -804,10 +887,13 @@ fn finish(
     if flags.xfer_enc && !flags.chnk && !response {
         // A request whose codings do not end with chunked: 422 when
         // chunked comes last of several, else 400.
-        return Err(bad(at));
+        return Err(bad_in(Stage::Head, off.end));
     }
     if flags.xfer_enc && !response && flags.te_other {
-        return Err(Invalid { status: 422, at });
+        return Err(Invalid {
+            status: 422,
+            ..bad_in(Stage::Body, off.end)
+        });
     }
     if !response && !flags.ver11 {
         let m = match &line {
@@ -816,11 +902,14 @@ fn finish(
         };
         let has_body = flags.chnk || body_len.is_some_and(|n| n > 0);
         if has_body && matches!(m, "GET" | "HEAD" | "DELETE") {
-            return Err(Invalid { status: 413, at });
+            return Err(Invalid {
+                status: 413,
+                ..bad_in(Stage::Body, off.end)
+            });
         }
     }
     if response && flags.xfer_enc && flags.te_other {
-        return Err(bad(at));
+        return Err(bad_in(Stage::Head, off.end));
     }
     let _ = method;
     Ok(Head {

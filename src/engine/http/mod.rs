@@ -13,6 +13,7 @@ pub mod out;
 pub mod pool;
 pub mod reply;
 pub mod rules;
+pub mod snapshot;
 mod txn;
 
 use super::dst::Dst;
@@ -28,8 +29,14 @@ enum NoRequest {
     /// Close without a word (idle keep-alive connection, probe ignored).
     Silent,
     /// HAProxy's multiplexer answers with one of its raw messages, then
-    /// closes; logged with `<BADREQ>` and this termination state.
-    Raw { status: u16, term: [u8; 2] },
+    /// closes; logged with `<BADREQ>` and this termination state. `bad`:
+    /// what the parser refused in the buffer, which `show errors` then
+    /// shows.
+    Raw {
+        status: u16,
+        term: [u8; 2],
+        bad: Option<head::Invalid>,
+    },
 }
 
 /// A request head and when it started.
@@ -86,19 +93,25 @@ async fn read_request(
         if !cli.data().is_empty() {
             match head::parse_request(cli.data(), lim) {
                 Ok(Parsed::Done(h, n)) => {
-                    cli.consume(n);
-                    if h.flags.chnk && !body::chunked_prefix_ok(cli.data()) {
+                    if h.flags.chnk && !body::chunked_prefix_ok(&cli.data()[n..]) {
                         return Err(NoRequest::Raw {
                             status: 400,
                             term: *b"PR",
+                            bad: Some(head::Invalid {
+                                status: 400,
+                                at: n,
+                                stage: head::Stage::Body,
+                            }),
                         });
                     }
+                    cli.consume(n);
                     // HAProxy refuses the PRI method (an HTTP/2 preface
                     // without HTTP/2 support).
                     if h.method().eq_ignore_ascii_case("PRI") {
                         return Err(NoRequest::Raw {
                             status: 400,
                             term: *b"PR",
+                            bad: None,
                         });
                     }
                     let (s, w) = started.unwrap_or_else(|| (Instant::now(), SystemTime::now()));
@@ -114,6 +127,7 @@ async fn read_request(
                         return Err(NoRequest::Raw {
                             status: 400,
                             term: *b"PR",
+                            bad: None,
                         });
                     }
                 }
@@ -121,6 +135,7 @@ async fn read_request(
                     return Err(NoRequest::Raw {
                         status: e.status,
                         term: *b"PR",
+                        bad: Some(e),
                     });
                 }
             }
@@ -141,6 +156,7 @@ async fn read_request(
                     NoRequest::Raw {
                         status: 408,
                         term: *b"cR",
+                        bad: None,
                     }
                 } else {
                     NoRequest::Silent
@@ -151,6 +167,7 @@ async fn read_request(
                     NoRequest::Raw {
                         status: 400,
                         term: *b"CR",
+                        bad: None,
                     }
                 } else {
                     NoRequest::Silent
@@ -161,7 +178,7 @@ async fn read_request(
 }
 
 /// Serves an HTTP client connection until it closes.
-pub async fn serve(shared: &Arc<Shared>, a: Admitted) {
+pub async fn serve(shared: &Arc<Shared>, a: Admitted<'_>) {
     let fe_idx = a.frontend;
     let accepted = a.start;
     let fe = shared.proxy_cfg(fe_idx);
@@ -243,7 +260,10 @@ async fn request(
             i
         }
         Err(NoRequest::Silent) => return false,
-        Err(NoRequest::Raw { status, term }) => {
+        Err(NoRequest::Raw { status, term, bad }) => {
+            if let Some(why) = bad {
+                snapshot::request(shared, fe_idx, base.client, cli.data(), why, first);
+            }
             let _ = cli
                 .write_all(reply::raw(status), fe.timeouts.client.map(deadline))
                 .await;
@@ -265,6 +285,26 @@ async fn request(
             return false;
         }
     };
+    // The request's stream (`show sess`), from its head to the end of
+    // its response; the first one dates from the connection's accept.
+    let (at, at_wall) = if first {
+        (accepted, base.accept)
+    } else {
+        (incoming.started, incoming.started_wall)
+    };
+    let src = base
+        .client
+        .unwrap_or(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    let registered = shared.streams.register(super::session::new_stream(
+        shared,
+        fe_idx,
+        base.bind,
+        src,
+        &cli.stream,
+        at,
+        at_wall,
+    ));
+    rep.stream = Some(Arc::clone(&registered.stream));
     txn::run(shared, fe_idx, cli, dst, rep, incoming, first, own).await
 }
 

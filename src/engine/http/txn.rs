@@ -1113,6 +1113,9 @@ async fn exchange(
                 .await;
             }
             Err(ResErr::Invalid) => {
+                // `show errors`: the response as received.
+                let at = (t.fe_idx, be_idx, srv_idx, t.rep.client);
+                super::snapshot::response(shared, at, &srv, &lim, t.req.method());
                 let _ = socket2::SockRef::from(&srv.stream).set_linger(Some(Duration::ZERO));
                 let r = reply::error(&shared.config, fe, Some(be), 502);
                 return answer(
