@@ -62,11 +62,8 @@ pub fn options(cfg: &StatsCfg, uri: &[u8]) -> Options {
     o
 }
 
-fn hdr(name: &str, value: impl Into<Vec<u8>>) -> Header {
-    Header {
-        name: name.to_string(),
-        value: value.into(),
-    }
+fn hdr(name: &str, value: impl AsRef<[u8]>) -> Header {
+    Header::new(name, value)
 }
 
 fn response(status: u16, mut headers: Vec<Header>, body: Vec<u8>) -> Reply {

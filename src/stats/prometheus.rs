@@ -546,10 +546,7 @@ pub fn serve(shared: &Shared, req: &Head) -> Reply {
     let Some(q) = parse_query(req.uri()) else {
         return reply::builtin(400);
     };
-    let hdr = |name: &str, value: &str| Header {
-        name: name.to_string(),
-        value: value.as_bytes().to_vec(),
-    };
+    let hdr = |name: &str, value: &str| Header::new(name, value);
     let mut head = reply::head(
         200,
         vec![

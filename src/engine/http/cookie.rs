@@ -196,7 +196,7 @@ pub fn request(
                 }
                 out.extend_from_slice(part);
             }
-            head.headers[i].value = out;
+            head.headers[i].value = out.into();
         }
         i += 1;
     }
@@ -329,11 +329,12 @@ pub fn response(cfg: &CookieCfg, head: &mut Head, c: &ResponseCtx<'_>) -> ResFla
         if let Some(sc) = c.server_cookie {
             match cfg.mode {
                 CookieMode::Rewrite => {
-                    head.headers[i].value = [n, b"=", sc.as_bytes(), attrs].concat();
+                    head.headers[i].value = [n, b"=", sc.as_bytes(), attrs].concat().into();
                     flag = ResFlag::Rewritten;
                 }
                 CookieMode::Prefix => {
-                    head.headers[i].value = [n, b"=", sc.as_bytes(), b"~", val, attrs].concat();
+                    head.headers[i].value =
+                        [n, b"=", sc.as_bytes(), b"~", val, attrs].concat().into();
                     flag = ResFlag::Rewritten;
                 }
                 _ => {}

@@ -220,7 +220,7 @@ impl Context for HttpCtx<'_> {
             "req.ver" | "req_ver" => {
                 let v = match &req.line {
                     super::head::Line::Request { version, .. } => version.clone(),
-                    _ => Vec::new(),
+                    _ => Default::default(),
                 };
                 s(v.strip_prefix(b"HTTP/").unwrap_or(&v))
             }
@@ -251,7 +251,7 @@ impl Context for HttpCtx<'_> {
             "res.ver" | "resp_ver" => {
                 let v = match &self.res?.line {
                     super::head::Line::Response { version, .. } => version.clone(),
-                    _ => Vec::new(),
+                    _ => Default::default(),
                 };
                 s(v.strip_prefix(b"HTTP/").unwrap_or(&v))
             }

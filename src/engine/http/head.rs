@@ -133,25 +133,40 @@ pub struct Flags {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Line {
     Request {
-        method: String,
-        uri: Vec<u8>,
-        version: Vec<u8>,
+        method: Name,
+        uri: Value,
+        version: Value,
     },
     Response {
-        version: Vec<u8>,
+        version: Value,
         /// The status as HAProxy reads it (u16, wrapping).
         status: u16,
         /// The code as received, forwarded verbatim.
-        code: Vec<u8>,
-        reason: Vec<u8>,
+        code: Value,
+        reason: Value,
     },
 }
+
+/// A header name: short enough to live inline, as most are (no
+/// allocation per header on the hot path).
+pub type Name = compact_str::CompactString;
+/// A header value (or a start-line part): inline up to 32 bytes.
+pub type Value = smallvec::SmallVec<[u8; 32]>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
     /// As received; emitted lower-cased, as HAProxy's HTX does.
-    pub name: String,
-    pub value: Vec<u8>,
+    pub name: Name,
+    pub value: Value,
+}
+
+impl Header {
+    pub fn new(name: &str, value: impl AsRef<[u8]>) -> Header {
+        Header {
+            name: name.into(),
+            value: Value::from_slice(value.as_ref()),
+        }
+    }
 }
 
 /// A parsed head.
@@ -235,15 +250,12 @@ impl Head {
         self.headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
     }
 
-    pub fn add(&mut self, name: &str, value: impl Into<Vec<u8>>) {
-        self.headers.push(Header {
-            name: name.to_string(),
-            value: value.into(),
-        });
+    pub fn add(&mut self, name: &str, value: impl AsRef<[u8]>) {
+        self.headers.push(Header::new(name, value));
     }
 
     /// Replaces every header of that name by one with `value`.
-    pub fn set(&mut self, name: &str, value: impl Into<Vec<u8>>) {
+    pub fn set(&mut self, name: &str, value: impl AsRef<[u8]>) {
         self.remove(name);
         self.add(name, value);
     }
@@ -408,7 +420,7 @@ fn parse(
                     // turned into spaces.
                     if let Some(last) = headers.last_mut() {
                         if last.value.is_empty() {
-                            let trimmed: Vec<u8> =
+                            let trimmed: Value =
                                 extra.iter().copied().skip_while(|b| is_spht(*b)).collect();
                             last.value = trimmed;
                         } else {
@@ -431,7 +443,7 @@ fn parse(
     Ok(Parsed::Done(head, len))
 }
 
-fn trim_lws(v: &mut Vec<u8>) {
+fn trim_lws(v: &mut Value) {
     let lws = |b: &u8| matches!(*b, b' ' | b'\t' | b'\r' | b'\n');
     while v.last().is_some_and(lws) {
         v.pop();
@@ -514,9 +526,9 @@ fn start_line_request(c: &mut Cur<'_>) -> Result<Option<(Line, bool)>, Invalid> 
 
 fn request_line(b: &[u8], m0: usize, m1: usize, uri: &[u8], version: &[u8]) -> Line {
     Line::Request {
-        method: String::from_utf8_lossy(&b[m0..m1]).into_owned(),
-        uri: uri.to_vec(),
-        version: version.to_vec(),
+        method: Name::from_utf8_lossy(&b[m0..m1]),
+        uri: Value::from_slice(uri),
+        version: Value::from_slice(version),
     }
 }
 
@@ -530,7 +542,7 @@ fn start_line_response(c: &mut Cur<'_>) -> Result<Option<(Line, bool)>, Invalid>
             Some(_) => return Err(bad(c.i)),
         }
     }
-    let version = c.b[v0..c.i].to_vec();
+    let version = Value::from_slice(&c.b[v0..c.i]);
     while c.peek().is_some_and(is_spht) {
         c.i += 1;
     }
@@ -550,7 +562,7 @@ fn start_line_response(c: &mut Cur<'_>) -> Result<Option<(Line, bool)>, Invalid>
     if c.i == s0 {
         return Err(bad(c.i));
     }
-    let code = c.b[s0..c.i].to_vec();
+    let code = Value::from_slice(&c.b[s0..c.i]);
     while c.peek().is_some_and(is_spht) {
         c.i += 1;
     }
@@ -562,7 +574,7 @@ fn start_line_response(c: &mut Cur<'_>) -> Result<Option<(Line, bool)>, Invalid>
             Some(_) => c.i += 1,
         }
     }
-    let reason = c.b[r0..c.i].to_vec();
+    let reason = Value::from_slice(&c.b[r0..c.i]);
     if c.peek() == Some(b'\r') && c.b.len() == c.i + 1 {
         return Ok(None);
     }
@@ -624,7 +636,7 @@ fn header_line(c: &mut Cur<'_>, first: bool) -> Result<Option<HeaderLine>, Inval
     if c.i == start {
         return Err(bad(c.i));
     }
-    let name = String::from_utf8_lossy(&c.b[start..c.i]).into_owned();
+    let name = Name::from_utf8_lossy(&c.b[start..c.i]);
     c.i += 1;
     let v0 = c.i;
     loop {
@@ -643,7 +655,7 @@ fn header_line(c: &mut Cur<'_>, first: bool) -> Result<Option<HeaderLine>, Inval
             Some(_) => c.i += 1,
         }
     }
-    let value = c.b[v0..c.i].to_vec();
+    let value = Value::from_slice(&c.b[v0..c.i]);
     c.eol()?;
     Ok(Some(HeaderLine::Field(Header { name, value })))
 }
@@ -742,7 +754,7 @@ fn finish(
 
     let mut headers: Vec<Header> = Vec::with_capacity(raw.len());
     let mut body_len: Option<u64> = None;
-    let mut host: Option<Vec<u8>> = None;
+    let mut host: Option<Value> = None;
     let mut host_at = None;
     for (k, h) in raw.into_iter().enumerate() {
         let value_at = bad_in(Stage::Header, off.values.get(k).copied().unwrap_or(at));
@@ -764,7 +776,7 @@ fn finish(
                 .unwrap_or_default();
             headers.push(Header {
                 name: h.name,
-                value: last,
+                value: last.into(),
             });
             continue;
         }
@@ -819,7 +831,7 @@ fn finish(
             if !kept.is_empty() {
                 headers.push(Header {
                     name: h.name,
-                    value: if removed { kept } else { h.value },
+                    value: if removed { kept.into() } else { h.value },
                 });
             }
             continue;
@@ -942,7 +954,7 @@ fn authority_checks(line: &Line, host: Option<&[u8]>, at: usize) -> Result<(), I
         }
         return Ok(());
     }
-    if uri.is_empty() || uri == b"*" || uri.starts_with(b"/") {
+    if uri.is_empty() || uri[..] == b"*"[..] || uri.starts_with(b"/") {
         return Ok(());
     }
     let (scheme, authority) = split_authority(uri);
@@ -982,7 +994,7 @@ fn normalize_default_port(line: &mut Line, headers: &mut [Header]) {
     let strip_host = |headers: &mut [Header], host: &[u8]| {
         for h in headers.iter_mut() {
             if h.name.eq_ignore_ascii_case("host") {
-                h.value = host.to_vec();
+                h.value = host.to_vec().into();
             }
         }
     };
@@ -994,7 +1006,7 @@ fn normalize_default_port(line: &mut Line, headers: &mut [Header]) {
                 if h.name.eq_ignore_ascii_case("host") {
                     let (hn, hp) = split_port(&h.value);
                     if hp.is_some() && hn.eq_ignore_ascii_case(&name) {
-                        h.value = hn.to_vec();
+                        h.value = hn.to_vec().into();
                     }
                 }
             }
@@ -1025,7 +1037,7 @@ fn normalize_default_port(line: &mut Line, headers: &mut [Header]) {
     let mut rebuilt = uri[..start].to_vec();
     rebuilt.extend_from_slice(&host);
     rebuilt.extend_from_slice(&uri[end..]);
-    *uri = rebuilt;
+    *uri = rebuilt.into();
     strip_host(headers, &host);
 }
 

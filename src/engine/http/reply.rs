@@ -167,10 +167,10 @@ pub fn builtin(status: u16) -> Reply {
 pub fn head(status: u16, headers: Vec<Header>) -> Head {
     Head {
         line: Line::Response {
-            version: b"HTTP/1.1".to_vec(),
+            version: b"HTTP/1.1".to_vec().into(),
             status,
-            code: status.to_string().into_bytes(),
-            reason: reason(status).as_bytes().to_vec(),
+            code: status.to_string().into_bytes().into(),
+            reason: reason(status).as_bytes().to_vec().into(),
         },
         headers,
         flags: super::head::Flags {
@@ -182,11 +182,8 @@ pub fn head(status: u16, headers: Vec<Header>) -> Head {
     }
 }
 
-fn hdr(name: &str, value: impl Into<Vec<u8>>) -> Header {
-    Header {
-        name: name.to_string(),
-        value: value.into(),
-    }
+fn hdr(name: &str, value: impl AsRef<[u8]>) -> Header {
+    Header::new(name, value)
 }
 
 /// The page a proxy answers `status` with: the backend's replacement,
@@ -211,7 +208,7 @@ fn proxy_page(cfg: &Config, p: &Proxy, status: u16) -> Option<Reply> {
                 vec![
                     hdr("Cache-Control", "no-cache"),
                     hdr("Content-length", "0"),
-                    hdr("Location", url.as_bytes().to_vec()),
+                    hdr("Location", url.as_bytes()),
                 ],
             );
             h.body_len = 0;
@@ -285,7 +282,7 @@ pub fn build_return(cfg: &Config, r: &ReturnCfg, _p: Option<&Proxy>, parts: Rend
     if !body.is_empty()
         && let Some(ct) = &r.content_type
     {
-        headers.push(hdr("content-type", ct.as_bytes().to_vec()));
+        headers.push(hdr("content-type", ct.as_bytes()));
     }
     let mut h = head(r.status, headers);
     h.body_len = body.len() as u64;

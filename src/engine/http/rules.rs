@@ -320,11 +320,12 @@ pub fn run<'r>(
                 } = &mut msg.line
                 {
                     *st = *status;
-                    *code = status.to_string().into_bytes();
+                    *code = status.to_string().into_bytes().into();
                     *rs = reason
                         .clone()
                         .unwrap_or_else(|| super::reply::reason(*status).to_string())
-                        .into_bytes();
+                        .into_bytes()
+                        .into();
                 }
             }
             (HttpAction::SetVar { var, .. }, Computed::Sample(Some(v))) => {
@@ -426,7 +427,7 @@ fn replace_header(h: &mut Head, name: &str, re: &str, rep: &str, items: bool) {
         if !items {
             let v = String::from_utf8_lossy(&hd.value).into_owned();
             if let Some(n) = r.expand(&v, rep) {
-                hd.value = n.into_bytes();
+                hd.value = n.into_bytes().into();
             }
             continue;
         }
@@ -456,7 +457,7 @@ fn replace_header(h: &mut Head, name: &str, re: &str, rep: &str, items: bool) {
                 ),
             }
         }
-        hd.value = out;
+        hd.value = out.into();
     }
 }
 
@@ -475,10 +476,10 @@ fn set_line(h: &mut Head, method: Option<String>, uri: Option<Vec<u8>>) {
     } = &mut h.line
     {
         if let Some(x) = method {
-            *m = x;
+            *m = x.into();
         }
         if let Some(x) = uri {
-            *u = x;
+            *u = x.into();
         }
     }
 }
@@ -497,7 +498,7 @@ fn set_uri(h: &mut Head, uri: Vec<u8>) {
                 .iter_mut()
                 .filter(|x| x.name.eq_ignore_ascii_case("host"))
             {
-                hd.value = auth.clone();
+                hd.value = auth.clone().into();
             }
         }
     }
@@ -526,8 +527,8 @@ fn legacy_line<'r>(
                     Some(n) => {
                         if let Some((a, b)) = n.split_once(':') {
                             out.push(Header {
-                                name: a.trim().to_string(),
-                                value: b.trim().as_bytes().to_vec(),
+                                name: a.trim().into(),
+                                value: b.trim().as_bytes().to_vec().into(),
                             });
                         }
                     }
@@ -604,9 +605,9 @@ fn set_start_line(h: &mut Head, text: &str) {
             uri,
             version,
         } => {
-            *method = a.to_string();
-            *uri = b.as_bytes().to_vec();
-            *version = c.as_bytes().to_vec();
+            *method = a.to_string().into();
+            *uri = b.as_bytes().to_vec().into();
+            *version = c.as_bytes().to_vec().into();
         }
         Line::Response {
             version,
@@ -614,10 +615,10 @@ fn set_start_line(h: &mut Head, text: &str) {
             code,
             reason,
         } => {
-            *version = a.as_bytes().to_vec();
-            *code = b.as_bytes().to_vec();
+            *version = a.as_bytes().to_vec().into();
+            *code = b.as_bytes().to_vec().into();
             *status = b.parse().unwrap_or(*status);
-            *reason = c.as_bytes().to_vec();
+            *reason = c.as_bytes().to_vec().into();
         }
     }
 }

@@ -233,29 +233,29 @@ impl<'a> Txn<'a> {
                 let mut headers = vec![
                     super::head::Header {
                         name: "Content-length".into(),
-                        value: b"0".to_vec(),
+                        value: b"0".to_vec().into(),
                     },
                     super::head::Header {
                         name: "Location".into(),
-                        value: loc.into_bytes(),
+                        value: loc.into_bytes().into(),
                     },
                 ];
                 if matches!(rd.code, 302 | 303 | 307) {
                     headers.push(super::head::Header {
                         name: "Cache-Control".into(),
-                        value: b"no-cache".to_vec(),
+                        value: b"no-cache".to_vec().into(),
                     });
                 }
                 if let Some(c) = &rd.set_cookie {
                     headers.push(super::head::Header {
                         name: "Set-Cookie".into(),
-                        value: format!("{c}; path=/;").into_bytes(),
+                        value: format!("{c}; path=/;").into_bytes().into(),
                     });
                 }
                 if let Some(c) = &rd.clear_cookie {
                     headers.push(super::head::Header {
                         name: "Set-Cookie".into(),
-                        value: format!("{c}; path=/; Max-Age=0;").into_bytes(),
+                        value: format!("{c}; path=/; Max-Age=0;").into_bytes().into(),
                     });
                 }
                 Some(Local {
@@ -316,15 +316,6 @@ pub(super) async fn run(
     let bufsize = shared.config.global.tune.bufsize as usize;
     let req = inc.head;
     let mut log = HttpLog {
-        request_line: request_line(&req, shared.config.global.tune.http_logurilen as usize),
-        method: req.method().to_string(),
-        uri: String::from_utf8_lossy(req.uri()).into_owned(),
-        version: match &req.line {
-            super::head::Line::Request { version, .. } => {
-                String::from_utf8_lossy(version).into_owned()
-            }
-            _ => String::new(),
-        },
         status: -1,
         t_request: ms(inc.t_request),
         t_response: -1,
@@ -333,6 +324,16 @@ pub(super) async fn run(
         cookie_flags: *b"--",
         ..Default::default()
     };
+    // The request as it came, for log lines only: not built when the
+    // frontend logs nothing.
+    if crate::log::traffic::logs(fe_idx) {
+        log.request_line = request_line(&req, shared.config.global.tune.http_logurilen as usize);
+        log.method = req.method().to_string();
+        log.uri = String::from_utf8_lossy(req.uri()).into_owned();
+        if let super::head::Line::Request { version, .. } = &req.line {
+            log.version = String::from_utf8_lossy(version).into_owned();
+        }
+    }
     log.captured_req = capture_headers(&req, &fe.captures.request_headers);
     rep.accept = inc.started_wall;
     // What HAProxy counts as received from the client (`%U`, `bin`): the
