@@ -114,7 +114,7 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("tcp-ut", 1, P),
     k("tfo", 0, P),
     k("tls-tickets", 0, P),
-    k("track", 1, P),
+    k("track", 1, E),
     k("usesrc", 1, E),
     k("verify", 1, P),
     k("verifyhost", 1, P),
