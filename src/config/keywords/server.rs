@@ -210,6 +210,14 @@ fn add_server(ctx: &mut ProxyCtx, line: &Line, name: &str, addr: &str, first_opt
             return;
         }
     }
+    // HAProxy's `_srv_parse_finalize`: a tracker has no checks of its own.
+    if opts.check.enabled && opts.extra().track.is_some() {
+        ctx.sv.alert_located(
+            line,
+            format!("{label} : unable to enable checks and tracking at the same time!"),
+        );
+        return;
+    }
     if let Some(prev) = ctx.px.servers.iter().find(|s| s.name == name) {
         // HAProxy reports this after parsing, in its post-parse checks.
         let msg = format!(
