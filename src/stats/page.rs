@@ -285,6 +285,9 @@ pub fn apply_form(shared: &Arc<Shared>, body: &[u8]) -> &'static str {
             "ehlth" | "start" if shared.server_cfg(be, s).opts.check.enabled => {
                 admin::set_checks(shared, be, s, true);
             }
+            // A tracker's health is its tracked server's: HAProxy ignores
+            // these for it.
+            "hrunn" | "hnolb" | "hdown" if shared.proxies[be].servers[s].tracks.is_some() => {}
             "hrunn" => transitions::set_running(shared, be, s, why),
             "hnolb" => transitions::set_stopping(shared, be, s, why),
             "hdown" => transitions::set_stopped(shared, be, s, why),
