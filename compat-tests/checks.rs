@@ -466,3 +466,162 @@ fn effects_match_haproxy() {
         assert_eq!(got.as_deref(), Some("s1"), "the active server is back");
     }
 }
+
+/// `show stat` columns that say how a server takes part: `status` (e.g.
+/// `MAINT (via be/s1)`), `weight` and `act` (the backend's is its count of
+/// usable active servers), for every row of backend `be`.
+fn be_states(sock: &std::path::Path) -> Vec<String> {
+    let csv = support::cli(sock, "show stat");
+    let mut lines = csv.lines();
+    let cols: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let at = |name: &str| cols.iter().position(|c| *c == name).expect("column");
+    let (sv, st, w, act) = (at("svname"), at("status"), at("weight"), at("act"));
+    lines
+        .filter(|l| l.starts_with("be,"))
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            format!("{} {} w={} act={}", v[sv], v[st], v[w], v[act])
+        })
+        .collect()
+}
+
+/// `server … track`: s2 tracks s1 and s3 tracks s2, s4 is on its own.
+/// Under both proxies at once, through the runtime API (maint, ready,
+/// drain) and the checks (s1's listener stopped then back): the same
+/// servers answer, `show stat` says the same, and the state-change lines
+/// are the same ("Server be/s2 is going DOWN for maintenance via be/s1",
+/// "Server be/s3 is DOWN via be/s2" …).
+#[test]
+fn track_matches_haproxy() {
+    if !support::require_root() || support::haproxy_bin().is_none() {
+        return;
+    }
+    let lb = Ns::new(unique("cktrack"));
+    let s1 = Controlled::start(&lb.name, "s1", addr("127.0.0.1:9001"));
+    let _s2 = Controlled::start(&lb.name, "s2", addr("127.0.0.1:9002"));
+    let _s3 = Controlled::start(&lb.name, "s3", addr("127.0.0.1:9003"));
+    let _s4 = Controlled::start(&lb.name, "s4", addr("127.0.0.1:9004"));
+    let dir = std::env::temp_dir().join(unique("cktrack"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = format!(
+        "global\n    nbthread 1\n    stats socket {}/@PORT@.sock level admin\n\
+         defaults\n    mode tcp\n    timeout connect 500ms\n    timeout client 5s\n    timeout server 5s\n\
+         frontend f\n    bind 127.0.0.1:@PORT@\n    default_backend be\n\
+         backend be\n    balance roundrobin\n    option httpchk GET /health\n\
+         \x20   server s1 127.0.0.1:9001 check inter 200 fall 1 rise 1\n\
+         \x20   server s2 127.0.0.1:9002 track s1\n\
+         \x20   server s3 127.0.0.1:9003 track s2\n\
+         \x20   server s4 127.0.0.1:9004 check inter 200 fall 1 rise 1\n",
+        dir.display()
+    );
+    let ports = [8001u16, 8002];
+    let Some(pair) = Pair::start(&lb, &cfg, ports) else {
+        return;
+    };
+    let socks: Vec<std::path::PathBuf> = ports
+        .iter()
+        .map(|p| dir.join(format!("{p}.sock")))
+        .collect();
+    let cli_both = |line: &str| {
+        for s in &socks {
+            support::cli(s, line);
+        }
+    };
+    // Which servers answer N requests, per proxy (sorted, distinct).
+    let served_by = |n: usize| -> Vec<Vec<String>> {
+        pair.procs
+            .iter()
+            .map(|p| {
+                let front = p.3;
+                let mut got: Vec<String> = lb.run(move || {
+                    (0..n)
+                        .map(|_| control::request(front).unwrap_or_else(|| "-".into()))
+                        .collect()
+                });
+                got.sort();
+                got.dedup();
+                got
+            })
+            .collect()
+    };
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_millis(800));
+    let phase = |name: &str, expect: &[&str]| {
+        let got = served_by(8);
+        let states: Vec<Vec<String>> = socks.iter().map(|s| be_states(s)).collect();
+        eprintln!(
+            "{name}: haproxy {:?} {:?}\n        rproxy  {:?} {:?}",
+            got[0], states[0], got[1], states[1]
+        );
+        assert_eq!(got[0], expect, "{name}: haproxy's servers");
+        assert_eq!(got[1], got[0], "{name}: the same servers answer");
+        assert_eq!(states[1], states[0], "{name}: the same show stat");
+    };
+    phase("start", &["s1", "s2", "s3", "s4"]);
+    cli_both("set server be/s1 state maint");
+    phase("s1 maint", &["s4"]);
+    cli_both("set server be/s1 state ready");
+    phase("s1 ready", &["s1", "s2", "s3", "s4"]);
+    cli_both("set server be/s1 state drain");
+    phase("s1 drain", &["s4"]);
+    cli_both("set server be/s1 state ready");
+    phase("s1 ready again", &["s1", "s2", "s3", "s4"]);
+    cli_both("disable server be/s2");
+    cli_both("set server be/s1 state maint");
+    cli_both("set server be/s1 state ready");
+    phase("s2 forced maint, s1 in and out", &["s1", "s4"]);
+    cli_both("enable server be/s2");
+    phase("s2 enabled", &["s1", "s2", "s3", "s4"]);
+    let t = Instant::now();
+    s1.set(Mode::Stopped);
+    let tol = Duration::from_millis(700);
+    same_event(
+        &pair,
+        "Server be/s3 is DOWN via be/s2",
+        t,
+        Duration::from_secs(4),
+        tol,
+    );
+    phase("s1 DOWN by its checks", &["s4"]);
+    let t = Instant::now();
+    s1.set(Mode::Up);
+    same_event(
+        &pair,
+        "Server be/s3 is UP via be/s2",
+        t,
+        Duration::from_secs(4),
+        tol,
+    );
+    phase("s1 UP by its checks", &["s1", "s2", "s3", "s4"]);
+    // Every state-change line, in order, the same.
+    let lines: Vec<Vec<String>> = pair
+        .procs
+        .iter()
+        .map(|(_, _, lines, _)| {
+            lines
+                .lock()
+                .expect("lines")
+                .iter()
+                .filter(|(at, l)| *at >= start && l.contains("Server be/"))
+                .map(|(_, l)| normalize(l))
+                .collect()
+        })
+        .collect();
+    for l in &lines[0] {
+        eprintln!("  {l}");
+    }
+    assert!(
+        lines[0]
+            .iter()
+            .any(|l| l.starts_with("Server be/s2 is going DOWN for maintenance via be/s1.")),
+        "haproxy's inherited maintenance line:\n{}",
+        pair.dump()
+    );
+    assert_eq!(lines[1], lines[0], "the same state-change lines");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -247,3 +247,53 @@ fn server_ids_as_haproxy_numbers_them() {
     assert_eq!(ids("b"), vec![2, 1, 4]);
     assert_eq!(ids("c"), vec![10, 5, 3]);
 }
+
+/// `track` is refused as HAProxy refuses it: with checks of its own, to
+/// an unchecked server, to an unknown proxy, in a loop.
+#[test]
+fn track_errors_are_haproxys() {
+    let errors = |text: &str| -> Vec<String> {
+        load_text(text)
+            .diags
+            .iter()
+            .filter(|d| d.fatal)
+            .map(|d| d.render(0))
+            .collect()
+    };
+    let head = "defaults\n mode http\n timeout connect 1s\n timeout client 5s\n timeout server 5s\nbackend be\n";
+    let e = errors(&format!(
+        "{head} server s1 127.0.0.1:1 check\n server s2 127.0.0.1:2 track s1 check\n"
+    ));
+    assert!(
+        e.iter().any(|l| l
+            .contains("'server be/s2' : unable to enable checks and tracking at the same time!")),
+        "{e:#?}"
+    );
+    let e = errors(&format!(
+        "{head} server s1 127.0.0.1:1\n server s2 127.0.0.1:2 track s1\n server s3 127.0.0.1:3 track zz/s1\n"
+    ));
+    assert!(
+        e.iter().any(|l| l.contains(
+            "'server be/s2' : unable to use be/s1 for tracking as it does not have any check nor agent enabled."
+        )),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter().any(
+            |l| l.contains("'server be/s3' : unable to find required proxy 'zz' for tracking.")
+        ),
+        "{e:#?}"
+    );
+    let e = errors(&format!(
+        "{head} server s3 127.0.0.1:3 track s4\n server s4 127.0.0.1:4 track s3\n"
+    ));
+    assert!(
+        e.iter().any(|l| l.contains(
+            "'server be/s4' : unable to track be/s3 as it belongs to a tracking chain looping back to be/s4."
+        )),
+        "{e:#?}"
+    );
+    valid(&format!(
+        "{head} server s1 127.0.0.1:1 check\n server s2 127.0.0.1:2 track s1\n server s3 127.0.0.1:3 track be/s2\n"
+    ));
+}

@@ -22,6 +22,8 @@ pub fn check(cfg: &mut Config, deferred: Diagnostics) -> Diagnostics {
             .map(|b| (b.name.clone(), b.kind, b.mode, b.origin.clone()))
     };
 
+    // `track` links resolved so far, HAProxy's way (see `track_error`).
+    let mut tracks = std::collections::HashMap::new();
     for p in cfg.proxies.iter() {
         if p.disabled {
             continue;
@@ -213,28 +215,14 @@ pub fn check(cfg: &mut Config, deferred: Diagnostics) -> Diagnostics {
                             ),
                         ));
                 }
-                if let Some(track) = &s.opts.extra().track {
-                    let (bname, sname) = match track.split_once('/') {
-                        Some((b, s)) => (b, s),
-                        None => (p.name.as_str(), track.as_str()),
-                    };
-                    let found = cfg
-                        .proxies
-                        .iter()
-                        .find(|x| x.name == bname && x.kind.has_backend())
-                        .is_some_and(|x| x.servers.iter().any(|y| y.name == sname));
-                    if !found {
-                        d.push(
-                            Diagnostic::alert(
-                                Some(s.origin.clone()),
-                                format!(
-                                    "'server {}/{}' : unable to find required server '{sname}' for tracking.",
-                                    p.name, s.name
-                                ),
-                            )
-                            .style(Style::Located),
-                        );
-                    }
+                if let Some(msg) = track_error(cfg, p, s, &mut tracks) {
+                    d.push(
+                        Diagnostic::alert(
+                            Some(s.origin.clone()),
+                            format!("'server {}/{}' : {msg}", p.name, s.name),
+                        )
+                        .style(Style::Located),
+                    );
                 }
                 if let Some(r) = &s.opts.extra().resolvers
                     && !cfg.resolvers.iter().any(|x| &x.name == r)
@@ -304,6 +292,65 @@ pub fn acl_terms(p: &Proxy) -> Vec<&AclTerm> {
 
 /// References to other sections: userlists (`http_auth`), caches, peers
 /// of stick tables, and the tables `track-sc` names.
+/// (proxy, server) names.
+type SrvKey<'a> = (&'a str, &'a str);
+
+/// `track [BACKEND/]SERVER` as HAProxy's `srv_apply_track` checks it,
+/// server after server: the proxy and the server exist, the tracked one
+/// is checked (or tracks one itself), and the link does not close a loop
+/// with those resolved before (`tracks`).
+fn track_error<'a>(
+    cfg: &'a Config,
+    p: &'a Proxy,
+    s: &'a crate::config::model::Server,
+    tracks: &mut std::collections::HashMap<SrvKey<'a>, SrvKey<'a>>,
+) -> Option<String> {
+    let track = s.opts.extra().track.as_deref()?;
+    let (px, sname) = match track.split_once('/') {
+        Some((b, n)) => match cfg
+            .proxies
+            .iter()
+            .find(|x| x.name == b && x.kind.has_backend())
+        {
+            Some(x) => (x, n),
+            None => return Some(format!("unable to find required proxy '{b}' for tracking.")),
+        },
+        None => (p, track),
+    };
+    let Some(strack) = px.servers.iter().find(|y| y.name == sname) else {
+        return Some(format!(
+            "unable to find required server '{sname}' for tracking."
+        ));
+    };
+    let x = strack.opts.extra();
+    if !strack.opts.check.enabled && !x.agent.enabled && x.track.is_none() {
+        return Some(format!(
+            "unable to use {}/{} for tracking as it does not have any check nor agent enabled.",
+            px.name, strack.name
+        ));
+    }
+    let me = (p.name.as_str(), s.name.as_str());
+    let target = (px.name.as_str(), strack.name.as_str());
+    let mut cur = tracks.get(&target).copied();
+    for _ in 0..tracks.len() {
+        match cur {
+            Some(c) if c != me => cur = tracks.get(&c).copied(),
+            _ => break,
+        }
+    }
+    if me == target || cur.is_some() {
+        return Some(format!(
+            "unable to track {}/{} as it belongs to a tracking chain looping back to {}/{}.",
+            px.name,
+            strack.name,
+            px.name,
+            if me == target { &strack.name } else { &s.name }
+        ));
+    }
+    tracks.insert(me, target);
+    None
+}
+
 fn references(cfg: &Config, d: &mut Diagnostics) {
     for p in &cfg.proxies {
         for t in acl_terms(p) {

@@ -31,6 +31,7 @@ pub mod streams;
 pub mod takeover;
 pub mod tcp_rules;
 pub mod tls_hello;
+pub mod track;
 pub mod transitions;
 
 use listener::Listener;

@@ -34,16 +34,22 @@ impl OpState {
     }
 }
 
-/// Administrative flags (`SRV_ADMF_*`), as a bit set.
+/// Administrative flags (`SRV_ADMF_*`, same values), as a bit set.
 pub mod admin {
-    /// Forced maintenance (`disable server`, `set server … state maint`).
-    pub const FMAINT: u8 = 1;
-    /// Maintenance from the configuration (`disabled`).
-    pub const CMAINT: u8 = 4;
-    /// Forced drain (`set server … state drain`, weight 0 from the CLI).
-    pub const FDRAIN: u8 = 8;
-    pub const MAINT: u8 = FMAINT | CMAINT;
-    pub const DRAIN: u8 = FDRAIN;
+    /// Forced maintenance (`disable server`, `set server … state maint`,
+    /// and `disabled` in the configuration).
+    pub const FMAINT: u8 = 0x01;
+    /// Maintenance inherited from the tracked server (`track`).
+    pub const IMAINT: u8 = 0x02;
+    /// The configuration said `disabled`: a memo for the server-state
+    /// file, not a maintenance of its own (HAProxy sets FMAINT with it).
+    pub const CMAINT: u8 = 0x04;
+    /// Forced drain (`set server … state drain`).
+    pub const FDRAIN: u8 = 0x08;
+    /// Drain inherited from the tracked server.
+    pub const IDRAIN: u8 = 0x10;
+    pub const MAINT: u8 = FMAINT | IMAINT;
+    pub const DRAIN: u8 = FDRAIN | IDRAIN;
 }
 
 /// What the last health check found, as the logs and stats show it.
@@ -188,6 +194,10 @@ pub struct Status {
 
 pub struct ServerRt {
     pub idx: usize,
+    /// The server this one tracks (`track`), as (proxy, server).
+    pub tracks: Option<(usize, usize)>,
+    /// The servers tracking this one, in the order HAProxy tells them.
+    pub trackers: Vec<(usize, usize)>,
     op: AtomicU8,
     admin: AtomicU8,
     /// User weight (`weight`, `set weight`).
@@ -217,18 +227,33 @@ pub struct ServerRt {
 pub const BE_WEIGHT_SCALE: u32 = 16;
 
 impl ServerRt {
-    pub fn new(idx: usize, opts: &crate::config::model::ServerOpts) -> ServerRt {
+    /// `inherited_maint`: it tracks a server in maintenance from the
+    /// start (see `track::starts_in_maint`).
+    pub fn new(
+        idx: usize,
+        opts: &crate::config::model::ServerOpts,
+        inherited_maint: bool,
+    ) -> ServerRt {
         let now = Instant::now();
-        // `disabled`: in maintenance from the start, DOWN, health at 0.
-        let (op, health) = if opts.disabled {
+        let mut flags = 0;
+        if opts.disabled {
+            flags |= admin::CMAINT | admin::FMAINT;
+        }
+        if inherited_maint {
+            flags |= admin::IMAINT;
+        }
+        // In maintenance from the start: DOWN, health at 0.
+        let (op, health) = if flags & admin::MAINT != 0 {
             (OpState::Stopped, 0)
         } else {
             (OpState::Running, opts.check.rise)
         };
         ServerRt {
             idx,
+            tracks: None,
+            trackers: Vec::new(),
             op: AtomicU8::new(op as u8),
-            admin: AtomicU8::new(if opts.disabled { admin::CMAINT } else { 0 }),
+            admin: AtomicU8::new(flags),
             uweight: AtomicU32::new(opts.weight),
             eweight: AtomicU32::new(opts.weight * BE_WEIGHT_SCALE),
             cur: AtomicU32::new(0),
@@ -280,7 +305,7 @@ impl ServerRt {
     /// nor drain, with a non-zero weight (HAProxy's `srv_is_usable`).
     pub fn usable(&self) -> bool {
         matches!(self.op(), OpState::Running | OpState::Starting)
-            && self.admin() == 0
+            && self.admin() & (admin::MAINT | admin::DRAIN) == 0
             && self.eweight.load(Ordering::Relaxed) > 0
     }
 

@@ -135,14 +135,14 @@ fn apply(shared: &Arc<Shared>, be: usize, srv: usize, l: &Line) {
     let was_cmaint = l.admin_state & adm::CMAINT != 0;
     let is_cmaint = cfg.opts.disabled;
     if was_cmaint == is_cmaint && l.admin_state & adm::FMAINT != 0 && !is_cmaint {
-        admin::set_maint(shared, be, srv);
+        admin::state_maint(shared, be, srv);
         return;
     }
     if rt.in_maint() {
         return;
     }
     if l.admin_state & adm::FDRAIN != 0 {
-        admin::set_drain(shared, be, srv);
+        admin::state_drain(shared, be, srv);
     }
     if !cfg.opts.check.enabled {
         return;

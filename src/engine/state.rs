@@ -279,6 +279,14 @@ impl Shared {
             .map(|(idx, p)| proxy_rt(idx, p, maxconn, &config, &mut compiler))
             .collect();
         default_fullconn(&mut proxies, &config, maxconn);
+        for (px, list) in super::track::trackers(&config).into_iter().enumerate() {
+            for (s, trackers) in list.into_iter().enumerate() {
+                for &(tp, ts) in &trackers {
+                    proxies[tp].servers[ts].tracks = Some((px, s));
+                }
+                proxies[px].servers[s].trackers = trackers;
+            }
+        }
         Shared {
             global: GlobalRt {
                 maxconn,
@@ -328,8 +336,9 @@ fn proxy_rt(
         .servers
         .iter()
         .enumerate()
-        .map(|(i, s)| ServerRt::new(i, &s.opts))
+        .map(|(i, s)| ServerRt::new(i, &s.opts, super::track::starts_in_maint(config, idx, i)))
         .collect();
+    let usable: Vec<bool> = servers.iter().map(|s| !s.in_maint()).collect();
     let fe_limit = p.maxconn.filter(|m| *m > 0).unwrap_or(global_maxconn);
     ProxyRt {
         idx,
@@ -358,7 +367,7 @@ fn proxy_rt(
                     .map(|m| Arc::new(Semaphore::new(m as usize)))
             })
             .collect(),
-        lb: super::lb::Balancer::new(p),
+        lb: super::lb::Balancer::new(p, &usable),
         switching: super::route::Switching::compile(&config.proxies, idx, compiler),
         http: super::http::rules::Compiled::new(p, compiler),
         tcp: super::tcp_rules::Compiled::new(p, compiler),

@@ -25,6 +25,8 @@ pub enum Why<'a> {
     /// Nothing to say (with `option log-health-checks`, the per-check
     /// lines already said it).
     Quiet,
+    /// Following the tracked server named here (" via B/S").
+    Via(&'a str),
 }
 
 /// ", reason: …, code: …, info: "…", check duration: …ms" (HAProxy's
@@ -45,6 +47,7 @@ pub fn status_text(why: Why<'_>) -> String {
             s
         }
         Why::Text(t) if !t.is_empty() => format!(", {t}"),
+        Why::Via(n) => format!(" via {n}"),
         _ => String::new(),
     }
 }
@@ -174,17 +177,50 @@ pub(super) fn mark_change(srv: &ServerRt, was_stopped: bool) {
     st.last_change_wall = SystemTime::now();
 }
 
-/// Marks a server DOWN (HAProxy's `srv_set_stopped`); nothing happens to
-/// a server in maintenance or already DOWN.
+/// "B/S", as messages name a server.
+pub fn server_name(shared: &Shared, be: usize, srv: usize) -> String {
+    let cfg = shared.proxy_cfg(be);
+    format!("{}/{}", cfg.name, cfg.servers[srv].name)
+}
+
+/// Applies `f` to each server tracking `srv`, with the tracked server's
+/// name for their " via B/S".
+pub(super) fn for_trackers(
+    shared: &Arc<Shared>,
+    be: usize,
+    srv: usize,
+    f: impl Fn(&Arc<Shared>, usize, usize, &str),
+) {
+    let list = &shared.proxies[be].servers[srv].trackers;
+    if list.is_empty() {
+        return;
+    }
+    let via = server_name(shared, be, srv);
+    for &(tb, ts) in list {
+        f(shared, tb, ts, &via);
+    }
+}
+
+/// Marks a server DOWN (HAProxy's `srv_set_stopped`), and the servers
+/// tracking it after it; nothing happens to a server in maintenance or
+/// already DOWN (nor, then, to its trackers).
 pub fn set_stopped(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
+    if stop_one(shared, be, srv, why) {
+        for_trackers(shared, be, srv, |sh, b, s, via| {
+            set_stopped(sh, b, s, Why::Via(via));
+        });
+    }
+}
+
+fn stop_one(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) -> bool {
     let s = &shared.proxies[be].servers[srv];
     if s.in_maint() || s.op() == OpState::Stopped {
-        return;
+        return false;
     }
     let c = Ctx::new(shared, be, srv);
     let _guard = c.rt.changes.lock().unwrap_or_else(|e| e.into_inner());
     if c.srv.in_maint() || c.srv.op() == OpState::Stopped {
-        return;
+        return false;
     }
     let before = c.counts();
     // A draining or NOLB server going DOWN is no news worth an alert.
@@ -222,6 +258,7 @@ pub fn set_stopped(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
     };
     event_with(Some(be), level, &msg, Some((Console::Warning, &msg)));
     c.backend_down_if_empty(before);
+    true
 }
 
 pub(super) fn running_on_backup(act: usize, bck: usize) -> &'static str {
@@ -233,16 +270,24 @@ pub(super) fn running_on_backup(act: usize, bck: usize) -> &'static str {
 }
 
 /// Marks a server UP (HAProxy's `srv_set_running`), through a slow start
-/// when it has one.
+/// when it has one, and the servers tracking it after it.
 pub fn set_running(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
+    if run_one(shared, be, srv, why) {
+        for_trackers(shared, be, srv, |sh, b, s, via| {
+            set_running(sh, b, s, Why::Via(via));
+        });
+    }
+}
+
+fn run_one(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) -> bool {
     let s = &shared.proxies[be].servers[srv];
     if s.in_maint() || matches!(s.op(), OpState::Starting | OpState::Running) {
-        return;
+        return false;
     }
     let c = Ctx::new(shared, be, srv);
     let _guard = c.rt.changes.lock().unwrap_or_else(|e| e.into_inner());
     if c.srv.in_maint() || matches!(c.srv.op(), OpState::Starting | OpState::Running) {
-        return;
+        return false;
     }
     let before = c.counts();
     let was_stopped = c.srv.op() == OpState::Stopped;
@@ -285,19 +330,29 @@ pub fn set_running(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
     if let Some(ss) = slowstart {
         start_warmup(shared, be, srv, ss);
     }
+    true
 }
 
 /// Puts a server in NOLB (HAProxy's `srv_set_stopping`): UP for the
-/// connections that stick to it, out of load balancing.
+/// connections that stick to it, out of load balancing; and the servers
+/// tracking it after it.
 pub fn set_stopping(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
+    if nolb_one(shared, be, srv, why) {
+        for_trackers(shared, be, srv, |sh, b, s, via| {
+            set_stopping(sh, b, s, Why::Via(via));
+        });
+    }
+}
+
+fn nolb_one(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) -> bool {
     let s = &shared.proxies[be].servers[srv];
     if s.in_maint() || s.op() == OpState::Stopping {
-        return;
+        return false;
     }
     let c = Ctx::new(shared, be, srv);
     let _guard = c.rt.changes.lock().unwrap_or_else(|e| e.into_inner());
     if c.srv.in_maint() || c.srv.op() == OpState::Stopping {
-        return;
+        return false;
     }
     let before = c.counts();
     let was_stopped = c.srv.op() == OpState::Stopped;
@@ -326,6 +381,7 @@ pub fn set_stopping(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) {
         Some((Console::Warning, &msg)),
     );
     c.backend_down_if_empty(before);
+    true
 }
 
 /// Effective weight: the user weight in HAProxy's scale, reduced while a

@@ -332,11 +332,11 @@ pub fn run(shared: &Arc<Shared>, sess: &mut Session, words: &[String]) -> String
         }),
         ["set", "server"] => set_server(shared, args),
         ["disable", "server"] => with_server(shared, args.first(), |be, s| {
-            admin::set_maint(shared, be, s);
+            admin::state_maint(shared, be, s);
             String::new()
         }),
         ["enable", "server"] => with_server(shared, args.first(), |be, s| {
-            admin::clear_maint(shared, be, s);
+            admin::state_ready(shared, be, s);
             String::new()
         }),
         ["disable", "health"] => with_server(shared, args.first(), |be, s| {
@@ -472,17 +472,15 @@ fn set_server(shared: &Arc<Shared>, args: &[&str]) -> String {
         match args.get(1..).unwrap_or(&[]) {
         ["state", rest @ ..] => match rest.first() {
             Some(&"ready") => {
-                admin::clear_maint(shared, be, s);
-                admin::clear_drain(shared, be, s);
+                admin::state_ready(shared, be, s);
                 String::new()
             }
             Some(&"drain") => {
-                admin::set_drain(shared, be, s);
-                admin::clear_maint(shared, be, s);
+                admin::state_drain(shared, be, s);
                 String::new()
             }
             Some(&"maint") => {
-                admin::set_maint(shared, be, s);
+                admin::state_maint(shared, be, s);
                 String::new()
             }
             _ => "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n".into(),

@@ -176,9 +176,9 @@ pub fn hidden(shared: &Shared, px: usize, s: usize, up: bool, no_maint: bool) ->
     let sv = &shared.proxies[px].servers[s];
     let (rp, rs) = check_ref(shared, px, s);
     let tracked = &shared.proxies[rp].servers[rs];
-    // A server tracking one in maintenance is in maintenance too
-    // (HAProxy's SRV_ADMF_IMAINT).
-    if sv.in_maint() || tracked.in_maint() {
+    // A server tracking one in maintenance is in maintenance too (its
+    // inherited flag, IMAINT).
+    if sv.in_maint() {
         return up || no_maint;
     }
     if !up || sv.op() != OpState::Stopped {
@@ -378,20 +378,7 @@ pub fn check_ref(shared: &Shared, px: usize, s: usize) -> (usize, usize) {
 
 /// The server `s` tracks (`track [BACKEND/]SERVER`).
 pub fn tracked(shared: &Shared, px: usize, s: usize) -> Option<(usize, usize)> {
-    let t = shared.config.proxies[px].servers[s]
-        .opts
-        .extra()
-        .track
-        .as_deref()?;
-    let (be, name) = match t.split_once('/') {
-        Some((b, n)) => (shared.backend_index(b)?, n),
-        None => (px, t),
-    };
-    let srv = shared.config.proxies[be]
-        .servers
-        .iter()
-        .position(|x| x.name == name)?;
-    Some((be, srv))
+    shared.proxies[px].servers[s].tracks
 }
 
 /// The `status` column of a server: UP, DOWN, `UP 1/3` while going down,
@@ -399,17 +386,19 @@ pub fn tracked(shared: &Shared, px: usize, s: usize) -> Option<(usize, usize)> {
 pub fn server_status(shared: &Shared, px: usize, s: usize) -> String {
     let sv = &shared.proxies[px].servers[s];
     let adm = sv.admin();
-    if adm & admin::MAINT != 0 {
-        return "MAINT".into();
-    }
-    let (rp, rs) = check_ref(shared, px, s);
-    if (rp, rs) != (px, s) && shared.proxies[rp].servers[rs].in_maint() {
-        let (vp, vs) = tracked(shared, px, s).unwrap_or((rp, rs));
+    // Inherited maintenance shows first, even over a forced one.
+    if adm & admin::IMAINT != 0
+        && let Some((vp, vs)) = tracked(shared, px, s)
+    {
         return format!(
             "MAINT (via {}/{})",
             shared.config.proxies[vp].name, shared.config.proxies[vp].servers[vs].name
         );
     }
+    if adm & admin::MAINT != 0 {
+        return "MAINT".into();
+    }
+    let (rp, rs) = check_ref(shared, px, s);
     let rsv = &shared.proxies[rp].servers[rs];
     let st = rsv.lock_status().clone();
     let op = sv.op();

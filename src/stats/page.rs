@@ -275,16 +275,16 @@ pub fn apply_form(shared: &Arc<Shared>, body: &[u8]) -> &'static str {
         use crate::engine::transitions::{self, Why};
         let why = Why::Text("changed from the stats page");
         match action.as_str() {
-            "ready" | "enable" => {
-                admin::clear_maint(shared, be, s);
-                admin::clear_drain(shared, be, s);
-            }
-            "drain" => admin::set_drain(shared, be, s),
-            "maint" | "disable" => admin::set_maint(shared, be, s),
+            "ready" | "enable" => admin::state_ready(shared, be, s),
+            "drain" => admin::state_drain(shared, be, s),
+            "maint" | "disable" => admin::state_maint(shared, be, s),
             "dhlth" | "stop" => admin::set_checks(shared, be, s, false),
             "ehlth" | "start" if shared.server_cfg(be, s).opts.check.enabled => {
                 admin::set_checks(shared, be, s, true);
             }
+            // A tracker's health is its tracked server's: HAProxy ignores
+            // these for it.
+            "hrunn" | "hnolb" | "hdown" if shared.proxies[be].servers[s].tracks.is_some() => {}
             "hrunn" => transitions::set_running(shared, be, s, why),
             "hnolb" => transitions::set_stopping(shared, be, s, why),
             "hdown" => transitions::set_stopped(shared, be, s, why),

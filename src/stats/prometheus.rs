@@ -116,8 +116,8 @@ const SRV_STATES: [(SrvState, &str); 5] = [
 
 fn srv_state(shared: &Shared, px: usize, s: usize) -> SrvState {
     let sv = &shared.proxies[px].servers[s];
-    let (rp, rs) = super::check_ref(shared, px, s);
-    if sv.in_maint() || ((rp, rs) != (px, s) && shared.proxies[rp].servers[rs].in_maint()) {
+    // Inherited maintenance (`track`) is among the flags.
+    if sv.in_maint() {
         return SrvState::Maint;
     }
     match sv.op() {

@@ -114,7 +114,7 @@ pub static KEYWORDS: &[ServerKeyword] = &[
     k("tcp-ut", 1, P),
     k("tfo", 0, P),
     k("tls-tickets", 0, P),
-    k("track", 1, P),
+    k("track", 1, E),
     k("usesrc", 1, E),
     k("verify", 1, P),
     k("verifyhost", 1, P),
@@ -209,6 +209,14 @@ fn add_server(ctx: &mut ProxyCtx, line: &Line, name: &str, addr: &str, first_opt
             ctx.sv.alert_located(line, format!("{label} : {msg}."));
             return;
         }
+    }
+    // HAProxy's `_srv_parse_finalize`: a tracker has no checks of its own.
+    if opts.check.enabled && opts.extra().track.is_some() {
+        ctx.sv.alert_located(
+            line,
+            format!("{label} : unable to enable checks and tracking at the same time!"),
+        );
+        return;
     }
     if let Some(prev) = ctx.px.servers.iter().find(|s| s.name == name) {
         // HAProxy reports this after parsing, in its post-parse checks.

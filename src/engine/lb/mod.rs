@@ -91,10 +91,12 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    pub fn new(p: &Proxy) -> Balancer {
+    /// `usable`: each server's state at start (not `disabled`, nor
+    /// tracking a disabled one).
+    pub fn new(p: &Proxy, usable: &[bool]) -> Balancer {
         let weights: Vec<u32> = p.servers.iter().map(|s| s.opts.weight).collect();
         let backup: Vec<bool> = p.servers.iter().map(|s| s.opts.backup).collect();
-        let usable: Vec<bool> = p.servers.iter().map(|s| !s.opts.disabled).collect();
+        let usable = usable.to_vec();
         let puids: Vec<u32> = p.servers.iter().map(|s| s.puid).collect();
         let allbackups = p.options.allbackups;
         let rings = || {
