@@ -58,31 +58,19 @@ fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 /// Waits for and parses the next request head on `cli`, with HAProxy's
-/// timers: `timeout http-request` for a new connection (from accept) and
-/// once a request has started, `timeout http-keep-alive` between requests,
-/// both capped by `timeout client`.
+/// timers: until `idle` (see `idle_deadline`) for its first byte, then
+/// `timeout http-request` once it has started, capped by `timeout client`.
 async fn read_request(
     cli: &mut Conn,
     fe: &crate::config::model::Proxy,
     lim: &Limits,
     first: bool,
-    accepted: Instant,
     bufsize: usize,
-    expired: bool,
+    idle: Option<Instant>,
 ) -> Result<Incoming, NoRequest> {
     let t = &fe.timeouts;
     let client_cap = t.client.map(|d| Instant::now() + d);
-    let idle = if first {
-        t.http_request.map(|d| accepted + d)
-    } else {
-        t.http_keep_alive.map(|d| Instant::now() + d)
-    };
-    // `expired`: the wait before this request already reached that time.
-    let mut deadline = if expired {
-        Some(Instant::now())
-    } else {
-        min_deadline(idle, client_cap)
-    };
+    let mut deadline = idle;
     let mut started: Option<(Instant, SystemTime)> =
         (!cli.data().is_empty()).then(|| (Instant::now(), SystemTime::now()));
     if started.is_some() {
@@ -201,9 +189,12 @@ pub async fn serve(shared: &Arc<Shared>, a: Admitted<'_>) {
         // more than a timer. What a request needs (parsing, rules, the
         // server's side) is allocated when one arrives.
         let idle = idle_deadline(fe, first, accepted);
-        let expired = cli.data().is_empty() && cli.wait_data(idle, bufsize).await == Fill::Timeout;
+        if cli.data().is_empty() {
+            cli.wait_data(idle.map(tokio::time::Instant::from_std), bufsize)
+                .await;
+        }
         let keep = Box::pin(request(
-            shared, fe_idx, &mut cli, dst, base, first, accepted, &lim, &mut own, expired,
+            shared, fe_idx, &mut cli, dst, base, first, accepted, &lim, &mut own, idle,
         ))
         .await;
         first = false;
@@ -221,12 +212,12 @@ pub async fn serve(shared: &Arc<Shared>, a: Admitted<'_>) {
 
 /// When waiting for the next request ends: `timeout http-request` from
 /// accept for the first, `timeout http-keep-alive` for the next ones, both
-/// capped by `timeout client` (as `read_request` computes them).
+/// capped by `timeout client`.
 fn idle_deadline(
     fe: &crate::config::model::Proxy,
     first: bool,
     accepted: Instant,
-) -> Option<tokio::time::Instant> {
+) -> Option<Instant> {
     let t = &fe.timeouts;
     let client_cap = t.client.map(|d| Instant::now() + d);
     let idle = if first {
@@ -234,7 +225,7 @@ fn idle_deadline(
     } else {
         t.http_keep_alive.map(|d| Instant::now() + d)
     };
-    min_deadline(idle, client_cap).map(tokio::time::Instant::from_std)
+    min_deadline(idle, client_cap)
 }
 
 /// One request: read, served, logged; false when the connection ends.
@@ -249,12 +240,12 @@ async fn request(
     accepted: Instant,
     lim: &Limits,
     own: &mut Option<pool::Idle>,
-    expired: bool,
+    idle: Option<Instant>,
 ) -> bool {
     let fe = shared.proxy_cfg(fe_idx);
     let bufsize = shared.config.global.tune.bufsize as usize;
     let mut rep = base.clone();
-    let incoming = match read_request(cli, fe, lim, first, accepted, bufsize, expired).await {
+    let incoming = match read_request(cli, fe, lim, first, bufsize, idle).await {
         Ok(i) => {
             super::events::request_arrived(shared, fe_idx);
             i
