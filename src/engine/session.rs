@@ -157,24 +157,19 @@ pub struct Admitted<'s> {
 /// for its arguments for its whole life, and this one lives as long as
 /// the connection.
 pub async fn serve(shared: Arc<Shared>, acc: Box<Accepted>) {
-    // Boxed: admission waits only in some configurations (PROXY header,
-    // inspect-delay), and what it holds must not stay in the future every
-    // connection keeps for its whole life.
-    let Some(a) = Box::pin(admit(&shared, *acc)).await else {
-        return;
-    };
-    if shared.proxy_cfg(a.frontend).mode == Mode::Http {
-        // Inline and whole: the HTTP connection's future is the task's
-        // only state (each value moved out of a struct or passed on would
-        // otherwise take room twice).
-        super::http::serve(&shared, a).await;
-        return;
+    if shared.proxy_cfg(acc.frontend).mode == Mode::Http {
+        // Inline: the HTTP connection's future is the task's only state.
+        super::http::serve(&shared, acc).await;
+    } else {
+        Box::pin(tcp_session(&shared, acc)).await;
     }
-    Box::pin(tcp_session(&shared, a)).await;
 }
 
-/// A TCP-mode session after admission, to its log line.
-async fn tcp_session(shared: &Arc<Shared>, a: Admitted<'_>) {
+/// A TCP-mode session, to its log line.
+async fn tcp_session(shared: &Arc<Shared>, acc: Box<Accepted>) {
+    let Some(a) = admitted(shared, acc).await else {
+        return;
+    };
     let Admitted {
         client,
         frontend,
@@ -200,6 +195,13 @@ async fn tcp_session(shared: &Arc<Shared>, a: Admitted<'_>) {
     drop(slots);
     super::events::session_end(shared, &rep);
     drop(registered);
+}
+
+/// Admission, boxed: it waits only in some configurations (PROXY header,
+/// inspect-delay), and what it holds must not stay in the future every
+/// connection keeps for its whole life.
+pub async fn admitted(shared: &Arc<Shared>, acc: Box<Accepted>) -> Option<Admitted<'_>> {
+    Box::pin(admit(shared, *acc)).await
 }
 
 /// Admission: `tcp-request connection`, the PROXY header, `tcp-request

@@ -17,7 +17,7 @@ pub mod snapshot;
 mod txn;
 
 use super::dst::Dst;
-use super::session::{Admitted, HttpLog, Report};
+use super::session::{Accepted, HttpLog, Report};
 use super::state::Shared;
 use head::{Limits, Parsed};
 use io::{Conn, Fill};
@@ -166,7 +166,10 @@ async fn read_request(
 }
 
 /// Serves an HTTP client connection until it closes.
-pub async fn serve(shared: &Arc<Shared>, a: Admitted<'_>) {
+pub async fn serve(shared: &Arc<Shared>, acc: Box<Accepted>) {
+    let Some(a) = super::session::admitted(shared, acc).await else {
+        return;
+    };
     let fe_idx = a.frontend;
     let accepted = a.start;
     let fe = shared.proxy_cfg(fe_idx);
