@@ -96,7 +96,7 @@ impl Offsets {
             end: start,
             uri,
             version,
-            values: Vec::new(),
+            values: Vec::with_capacity(16),
         }
     }
 }
@@ -389,7 +389,8 @@ fn parse(
     };
     let (line, http09) = line;
     let mut offsets = Offsets::new(buf, head_start, response);
-    let mut headers: Vec<Header> = Vec::new();
+    // Most heads have fewer fields: one allocation, no regrowth.
+    let mut headers: Vec<Header> = Vec::with_capacity(16);
     if !http09 {
         loop {
             match c.peek() {
@@ -441,6 +442,15 @@ fn parse(
     offsets.end = len;
     let head = finish(line, headers, response, method, http09, lim, &offsets)?;
     Ok(Parsed::Done(head, len))
+}
+
+/// A token as a `Name`: the parser admits only ASCII in tokens, so the
+/// lossy conversion (slower) is for what should never happen.
+fn name_of(b: &[u8]) -> Name {
+    match std::str::from_utf8(b) {
+        Ok(s) => Name::new(s),
+        Err(_) => Name::from_utf8_lossy(b),
+    }
 }
 
 fn trim_lws(v: &mut Value) {
@@ -526,7 +536,7 @@ fn start_line_request(c: &mut Cur<'_>) -> Result<Option<(Line, bool)>, Invalid> 
 
 fn request_line(b: &[u8], m0: usize, m1: usize, uri: &[u8], version: &[u8]) -> Line {
     Line::Request {
-        method: Name::from_utf8_lossy(&b[m0..m1]),
+        method: name_of(&b[m0..m1]),
         uri: Value::from_slice(uri),
         version: Value::from_slice(version),
     }
@@ -636,7 +646,7 @@ fn header_line(c: &mut Cur<'_>, first: bool) -> Result<Option<HeaderLine>, Inval
     if c.i == start {
         return Err(bad(c.i));
     }
-    let name = Name::from_utf8_lossy(&c.b[start..c.i]);
+    let name = name_of(&c.b[start..c.i]);
     c.i += 1;
     let v0 = c.i;
     loop {
