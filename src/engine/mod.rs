@@ -320,11 +320,9 @@ async fn accept_loop(shared: Arc<Shared>, l: Listener) {
                     },
                     active: Active(Arc::clone(&shared)),
                 };
-                // The session's future is the task, with no wrapper: an
-                // async block awaiting it would hold it twice over (rustc
-                // keeps an awaited future's slot and its own), and each
-                // idle connection would pay for both.
-                tokio::spawn(session::serve(Arc::clone(&shared), Box::new(acc)));
+                // The session's future is the task: an async block holding
+                // `acc` itself would keep it beside the session's own copy.
+                session::spawn(Arc::clone(&shared), Box::new(acc));
             }
             Err(e) => {
                 // Out of file descriptors or memory: pause accepting

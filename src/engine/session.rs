@@ -153,44 +153,43 @@ pub struct Admitted<'s> {
     registered: Option<super::streams::Registered<'s>>,
 }
 
-/// Serves an accepted connection. `acc` comes boxed: a future keeps room
-/// for its arguments for its whole life, and this one lives as long as
-/// the connection.
-pub async fn serve(shared: Arc<Shared>, acc: Box<Accepted>) {
+/// Serves an accepted connection: its own task, sized for its mode (one
+/// future for both modes would make each pay for the larger). `acc` comes
+/// boxed: a future keeps room for its arguments for its whole life.
+pub fn spawn(shared: Arc<Shared>, acc: Box<Accepted>) {
     if shared.proxy_cfg(acc.frontend).mode == Mode::Http {
-        // Inline: the HTTP connection's future is the task's only state.
-        super::http::serve(&shared, acc).await;
+        tokio::spawn(async move { super::http::serve(&shared, acc).await });
     } else {
-        Box::pin(tcp_session(&shared, acc)).await;
+        tokio::spawn(async move { tcp_session(&shared, acc).await });
     }
 }
 
 /// A TCP-mode session, to its log line.
 async fn tcp_session(shared: &Arc<Shared>, acc: Box<Accepted>) {
-    let Some(a) = admitted(shared, acc).await else {
+    let Some(mut a) = admitted(shared, acc).await else {
         return;
     };
+    // Fields used in place: taken apart, they would take room twice.
+    let dst = match a.announced {
+        Some(d) => Dst::known(Some(d)),
+        None => Dst::of(&a.client),
+    };
+    let payload = &a.inspected.payload;
+    serve_tcp(
+        shared, a.frontend, &a.client, &dst, payload, &mut a.rep, a.start,
+    )
+    .await;
+    shared.proxies[a.frontend].closed(a.bind);
+    if a.rep.bytes_to_server == 0 && a.rep.term != *b"--" {
+        discard_input(&a.client, shared.config.global.tune.bufsize as usize);
+    }
     let Admitted {
         client,
-        frontend,
-        bind,
         slots,
-        _active,
-        mut rep,
-        announced,
-        inspected,
-        start,
+        rep,
         registered,
+        ..
     } = a;
-    let dst = match announced {
-        Some(d) => Dst::known(Some(d)),
-        None => Dst::of(&client),
-    };
-    serve_tcp(shared, frontend, &client, &dst, inspected, &mut rep, start).await;
-    shared.proxies[frontend].closed(bind);
-    if rep.bytes_to_server == 0 && rep.term != *b"--" {
-        discard_input(&client, shared.config.global.tune.bufsize as usize);
-    }
     drop(client);
     drop(slots);
     super::events::session_end(shared, &rep);
@@ -385,14 +384,14 @@ async fn serve_tcp(
     frontend: usize,
     client: &TcpStream,
     dst: &Dst<'_>,
-    inspected: tcp_rules::Inspected,
+    payload: &[u8],
     rep: &mut Report,
     start: Instant,
 ) {
     let fe_rt = &shared.proxies[frontend];
     let fe = shared.proxy_cfg(frontend);
     crate::log::traffic::connect_line(shared, frontend, rep.client, || dst.get());
-    let payload = Some(inspected.payload.as_slice()).filter(|p| !p.is_empty());
+    let payload = Some(payload).filter(|p| !p.is_empty());
     match super::route::backend_for(shared, frontend, rep.client, dst, payload) {
         Some(be) => {
             rep.backend = Some(be);
