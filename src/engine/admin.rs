@@ -5,8 +5,7 @@
 use super::server::{BE_WEIGHT_SCALE, OpState, admin};
 use super::state::Shared;
 use super::transitions::{
-    Ctx, for_trackers, grab_from_backend, mark_change, recalc_eweight, running_on_backup,
-    server_name,
+    Ctx, for_trackers, grab_from_backend, mark_change, recalc_eweight, server_name,
 };
 use crate::config::model::Level;
 use crate::log::events::{Console, event_with};
@@ -132,15 +131,12 @@ fn apply(c: &Ctx<'_>, old: u8, new: u8) {
                 c.srv.kill.send_modify(|v| *v += 1);
             }
             let xferred = c.srv.queue.redistribute();
-            let (act, bck) = c.counts();
             let msg = format!(
-                "{}Server {} is going DOWN for maintenance{}. {act} active and {bck} backup servers left.{} {} sessions active, {xferred} requeued, {} remaining in queue.",
+                "{}Server {} is going DOWN for maintenance{}.{}",
                 c.prefix(),
                 c.name,
                 via_unless(forced),
-                running_on_backup(act, bck),
-                c.srv.cur.load(Ordering::Relaxed),
-                c.srv.queue.len(),
+                c.left(xferred)
             );
             let level = if was_stopping {
                 Level::Notice
@@ -227,14 +223,12 @@ fn apply(c: &Ctx<'_>, old: u8, new: u8) {
         mark_change(c.srv, false);
         c.update_lb();
         let xferred = c.srv.queue.redistribute();
-        let (act, bck) = c.counts();
         let msg = format!(
-            "{}Server {} enters drain state{}. {act} active and {bck} backup servers online.{} {xferred} sessions requeued, {} total in queue.",
+            "{}Server {} enters drain state{}.{}",
             c.prefix(),
             c.name,
             via_unless(new & admin::FDRAIN != 0),
-            running_on_backup(act, bck),
-            c.srv.queue.len(),
+            c.online(xferred)
         );
         notice(shared, c.be, Level::Notice, &msg);
         c.backend_down_if_empty(before);

@@ -114,6 +114,29 @@ impl<'a> Ctx<'a> {
         if self.backup { "Backup " } else { "" }
     }
 
+    /// The end of a "going down" message (HAProxy's `srv_append_more`
+    /// after a DOWN): who is left, what ran on it, what was requeued.
+    pub fn left(&self, xferred: impl std::fmt::Display) -> String {
+        let (act, bck) = self.counts();
+        format!(
+            " {act} active and {bck} backup servers left.{} {} sessions active, {xferred} requeued, {} remaining in queue.",
+            running_on_backup(act, bck),
+            self.srv.cur.load(Ordering::Relaxed),
+            self.srv.queue.len(),
+        )
+    }
+
+    /// The end of an UP, drain or stopping message: who is online and
+    /// what was requeued.
+    pub fn online(&self, xferred: impl std::fmt::Display) -> String {
+        let (act, bck) = self.counts();
+        format!(
+            " {act} active and {bck} backup servers online.{} {xferred} sessions requeued, {} total in queue.",
+            running_on_backup(act, bck),
+            self.srv.queue.len(),
+        )
+    }
+
     /// Tells the balancer the server's usability or weight changed.
     pub fn update_lb(&self) {
         let usable = self.srv.usable();
@@ -241,15 +264,12 @@ fn stop_one(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) -> bool {
     } else {
         0
     };
-    let (act, bck) = c.counts();
     let msg = format!(
-        "{}Server {} is DOWN{}. {act} active and {bck} backup servers left.{} {} sessions active, {xferred} requeued, {} remaining in queue.",
+        "{}Server {} is DOWN{}.{}",
         c.prefix(),
         c.name,
         status_text(why),
-        running_on_backup(act, bck),
-        c.srv.cur.load(Ordering::Relaxed),
-        c.srv.queue.len(),
+        c.left(xferred)
     );
     let level = if was_stopping {
         Level::Notice
@@ -261,7 +281,7 @@ fn stop_one(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) -> bool {
     true
 }
 
-pub(super) fn running_on_backup(act: usize, bck: usize) -> &'static str {
+fn running_on_backup(act: usize, bck: usize) -> &'static str {
     if bck > 0 && act == 0 {
         " Running on backup."
     } else {
@@ -312,14 +332,12 @@ fn run_one(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) -> bool {
     }
     // Take as many of the backend's waiting connections as it can serve.
     let xferred = grab_from_backend(c.rt, srv);
-    let (act, bck) = c.counts();
     let msg = format!(
-        "{}Server {} is UP{}. {act} active and {bck} backup servers online.{} {xferred} sessions requeued, {} total in queue.",
+        "{}Server {} is UP{}.{}",
         c.prefix(),
         c.name,
         status_text(why),
-        running_on_backup(act, bck),
-        c.srv.queue.len(),
+        c.online(xferred)
     );
     event_with(
         Some(be),
@@ -365,14 +383,12 @@ fn nolb_one(shared: &Arc<Shared>, be: usize, srv: usize, why: Why<'_>) -> bool {
     } else {
         0
     };
-    let (act, bck) = c.counts();
     let msg = format!(
-        "{}Server {} is stopping{}. {act} active and {bck} backup servers online.{} {xferred} sessions requeued, {} total in queue.",
+        "{}Server {} is stopping{}.{}",
         c.prefix(),
         c.name,
         status_text(why),
-        running_on_backup(act, bck),
-        c.srv.queue.len(),
+        c.online(xferred)
     );
     event_with(
         Some(be),

@@ -129,26 +129,17 @@ fn srv_state(shared: &Shared, px: usize, s: usize) -> SrvState {
 }
 
 /// The check statuses promex lists, HAProxy's `HCHK_STATUS_*` whose result
-/// is at least "failed", in its order. rproxy runs no external checks, so
-/// the PROC* ones always count zero.
-const CHECK_STATES: [(Option<CheckStatus>, &str); 16] = [
-    (Some(CheckStatus::Hana), "HANA"),
-    (Some(CheckStatus::SockErr), "SOCKERR"),
-    (Some(CheckStatus::L4Ok), "L4OK"),
-    (Some(CheckStatus::L4Tout), "L4TOUT"),
-    (Some(CheckStatus::L4Con), "L4CON"),
-    (Some(CheckStatus::L6Ok), "L6OK"),
-    (Some(CheckStatus::L6Tout), "L6TOUT"),
-    (Some(CheckStatus::L6Rsp), "L6RSP"),
-    (Some(CheckStatus::L7Tout), "L7TOUT"),
-    (Some(CheckStatus::L7Rsp), "L7RSP"),
-    (Some(CheckStatus::L7Ok), "L7OK"),
-    (Some(CheckStatus::L7OkC), "L7OKC"),
-    (Some(CheckStatus::L7Sts), "L7STS"),
-    (None, "PROCERR"),
-    (None, "PROCTOUT"),
-    (None, "PROCOK"),
-];
+/// is at least "failed", in its order, then the external-check ones:
+/// rproxy runs no external checks, so those always count zero.
+fn check_states() -> impl Iterator<Item = (Option<CheckStatus>, &'static str)> {
+    use CheckStatus::*;
+    [
+        Hana, SockErr, L4Ok, L4Tout, L4Con, L6Ok, L6Tout, L6Rsp, L7Tout, L7Rsp, L7Ok, L7OkC, L7Sts,
+    ]
+    .into_iter()
+    .map(|s| (Some(s), s.code()))
+    .chain(["PROCERR", "PROCTOUT", "PROCOK"].map(|n| (None, n)))
+}
 
 /// A server's last check: its status (UNK without checks, INI before the
 /// first one), code and duration.
@@ -365,7 +356,7 @@ fn backends(shared: &Shared, rows: &[&Row], out: &mut Out) {
                     }
                     let checks: Vec<CheckStatus> =
                         (0..nsrv).map(|s| last_check(shared, r.px, s).0).collect();
-                    for (st, label) in CHECK_STATES {
+                    for (st, label) in check_states() {
                         let n = checks.iter().filter(|c| Some(**c) == st).count() as u64;
                         out.stat(PREFIX, m, &[("proxy", name), ("state", label)], Val::U(n));
                     }
@@ -423,7 +414,7 @@ fn servers(shared: &Shared, rows: &[&Row], q: &Query, out: &mut Out) {
                     if !checking {
                         continue;
                     }
-                    for (st, label) in CHECK_STATES {
+                    for (st, label) in check_states() {
                         let labels = [("proxy", px), ("server", sv), ("state", label)];
                         let v = Val::U(u64::from(Some(status) == st));
                         out.stat(PREFIX, m, &labels, v);
