@@ -26,18 +26,7 @@ fn mask(line: &str) -> String {
     l = re(r"^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d ")
         .replace(&l, "<$1>DATE ")
         .into_owned();
-    l = re(r"(haproxy|rproxy)\[\d+\]")
-        .replace_all(&l, "TAG[PID]")
-        .into_owned();
-    // client ports
-    l = re(r"127\.0\.0\.1:\d{4,5}")
-        .replace_all(&l, "127.0.0.1:PORT")
-        .into_owned();
-    // accept/request dates
-    l = re(r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]")
-        .replace_all(&l, "[DATE]")
-        .into_owned();
-    l
+    support::logs::mask_traffic(&l)
 }
 
 /// Timer groups such as `0/0/1/2/3` or `1/-1/3003`: compared with a

@@ -36,15 +36,7 @@ fn mask(line: &str) -> String {
     let mut l = re(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ ")
         .replace(line, "DATE HOST ")
         .into_owned();
-    l = re(r"(haproxy|rproxy)\[\d+\]")
-        .replace(&l, "TAG[PID]")
-        .into_owned();
-    l = re(r"127\.0\.0\.1:\d{4,5}")
-        .replace_all(&l, "127.0.0.1:PORT")
-        .into_owned();
-    l = re(r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]")
-        .replace_all(&l, "[DATE]")
-        .into_owned();
+    l = support::logs::mask_traffic(&l);
     // timers within a few milliseconds are equal
     re(r" \d+/\d+/\d+/\d+/\d+ ")
         .replace_all(&l, " TIMERS ")

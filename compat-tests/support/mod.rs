@@ -6,6 +6,7 @@
 pub mod client;
 pub mod control;
 pub mod http;
+pub mod logs;
 pub mod netns;
 pub mod proxy;
 pub mod servers;
