@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io;
+use std::task::{Context, Poll};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
@@ -135,96 +136,55 @@ impl Conn {
             recycle(std::mem::take(&mut self.buf.0));
         }
         let room = limit.saturating_sub(self.buf.len() - self.pos).max(1);
-        loop {
-            let ready = match deadline {
-                Some(d) => match timeout_at(d, self.stream.readable()).await {
-                    Ok(r) => r,
-                    Err(_) => return Ok(Fill::Timeout),
-                },
-                None => self.stream.readable().await,
-            };
-            ready?;
-            if self.buf.capacity() == 0 {
-                self.buf.0 = buffer();
-            }
-            if self.buf.capacity() - self.buf.len() < room.min(BUF) {
-                self.buf.reserve(room.min(BUF));
-            }
-            // The wait above is what wakes this task: the read itself
-            // need not register.
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            match self.read_once(room, &mut cx) {
-                Some(Ok(0)) => {
-                    self.eof = true;
-                    return Ok(Fill::Eof);
-                }
-                Some(Ok(n)) => {
-                    self.bytes_in += n as u64;
-                    return Ok(Fill::Data);
-                }
-                Some(Err(e)) => return Err(e),
-                None => {
-                    // A wake-up with nothing to read (the first one after
-                    // accept): keep no buffer while waiting again.
-                    if self.buf.is_empty() {
-                        recycle(std::mem::take(&mut self.buf.0));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Waits for the next bytes as `fill` does, in the smallest state there
-    /// is (a timer, nothing else): what idle connections do. A buffer is
-    /// taken from the thread's pool only once the socket says it is
-    /// readable, and given back if that was a false alarm (the first
-    /// wake-up after accept is one).
-    pub async fn wait_data(&mut self, deadline: Option<Instant>, limit: usize) -> Fill {
-        if self.eof {
-            return Fill::Eof;
-        }
+        // A timer and the socket's readiness, nothing else: this is what
+        // idle connections wait in.
         let sleep = deadline.map(tokio::time::sleep_until);
         tokio::pin!(sleep);
         std::future::poll_fn(|cx| {
-            if let std::task::Poll::Ready(f) = self.poll_fill(cx, limit) {
-                return std::task::Poll::Ready(f);
+            if let Poll::Ready(r) = self.poll_fill(cx, room) {
+                return Poll::Ready(r);
             }
             match sleep.as_mut().as_pin_mut() {
-                Some(s) => s.poll(cx).map(|()| Fill::Timeout),
-                None => std::task::Poll::Pending,
+                Some(s) => s.poll(cx).map(|()| Ok(Fill::Timeout)),
+                None => Poll::Pending,
             }
         })
         .await
     }
 
-    /// One read when the socket is readable.
-    fn poll_fill(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-        limit: usize,
-    ) -> std::task::Poll<Fill> {
-        use std::task::Poll;
-        if self.stream.poll_read_ready(cx).is_pending() {
-            return Poll::Pending;
+    /// `fill` for the wait before a request: an error ends the connection
+    /// as its close does.
+    pub async fn wait_data(&mut self, deadline: Option<Instant>, limit: usize) {
+        if self.fill(deadline, limit).await.is_err() {
+            self.eof = true;
+        }
+    }
+
+    /// One read once the socket is readable. A buffer is taken from the
+    /// thread's pool only then, and given back if that was a false alarm
+    /// (the first wake-up after accept is one).
+    fn poll_fill(&mut self, cx: &mut Context<'_>, room: usize) -> Poll<io::Result<Fill>> {
+        match self.stream.poll_read_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => {}
         }
         if self.buf.capacity() == 0 {
             self.buf.0 = buffer();
         }
-        let room = limit.saturating_sub(self.buf.len() - self.pos).max(1);
+        if self.buf.capacity() - self.buf.len() < room.min(BUF) {
+            self.buf.reserve(room.min(BUF));
+        }
         match self.read_once(room, cx) {
             Some(Ok(0)) => {
                 self.eof = true;
-                Poll::Ready(Fill::Eof)
+                Poll::Ready(Ok(Fill::Eof))
             }
             Some(Ok(n)) => {
                 self.bytes_in += n as u64;
-                Poll::Ready(Fill::Data)
+                Poll::Ready(Ok(Fill::Data))
             }
-            Some(Err(_)) => {
-                // Reset: what read_request makes of a close.
-                self.eof = true;
-                Poll::Ready(Fill::Eof)
-            }
+            Some(Err(e)) => Poll::Ready(Err(e)),
             None => {
                 if self.buf.is_empty() {
                     recycle(std::mem::take(&mut self.buf.0));
@@ -238,13 +198,8 @@ impl Conn {
     /// if the socket had nothing after all. Goes through tokio's
     /// `poll_read`, which takes a short read for a drained socket: the
     /// next wait then really waits instead of costing a failed recv(2).
-    fn read_once(
-        &mut self,
-        room: usize,
-        cx: &mut std::task::Context<'_>,
-    ) -> Option<io::Result<usize>> {
+    fn read_once(&mut self, room: usize, cx: &mut Context<'_>) -> Option<io::Result<usize>> {
         use std::pin::Pin;
-        use std::task::Poll;
         use tokio::io::{AsyncRead, ReadBuf};
         let spare = self.buf.spare_capacity_mut();
         let want = spare.len().min(room).max(1);
