@@ -54,8 +54,15 @@ impl Controlled {
                 let want = m.load(Ordering::Relaxed) != Mode::Stopped as u8;
                 if want && listener.is_none() {
                     listener = bind(addr);
-                } else if !want {
-                    listener = None;
+                } else if !want && let Some(l) = listener.take() {
+                    // Connections already in the backlog are served
+                    // before the close: closing would reset them, and
+                    // whether a check meets a reset or a refusal would
+                    // then depend on timing.
+                    while let Ok((c, _)) = l.accept() {
+                        let (m, tr, n) = (Arc::clone(&m), Arc::clone(&tr), n.clone());
+                        std::thread::spawn(move || serve(c, &n, &m, &tr));
+                    }
                 }
                 match listener.as_ref().map(TcpListener::accept) {
                     Some(Ok((c, _))) => {
