@@ -316,6 +316,9 @@ fn typed_and_json_forms_match_haproxy() {
         for p in ["/", "/a", "/deny", "/b"] {
             let req = format!("GET {p} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes();
             lb.run(move || exchange(addr("127.0.0.1:8201"), &req, Duration::from_millis(200)));
+            // One client at a time (smax is compared): each proxy sees
+            // this client's close before the next one connects.
+            std::thread::sleep(Duration::from_millis(150));
         }
         lb.run(|| {
             exchange(
